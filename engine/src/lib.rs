@@ -1,0 +1,19 @@
+//! # tessera
+//!
+//! Seals and opens TLS session tickets (RFC 5077) at line rate.
+//!
+//! ## Security
+//! A ticket is attacker-controlled input until its MAC verifies. Every ticket that fails to open
+//! yields a [`Rejected`] (meaning: do a full handshake), never a panic or an alert.
+
+#![cfg_attr(not(test), warn(missing_docs))]
+
+pub mod backend;
+pub mod error;
+pub mod format;
+pub mod keys;
+pub mod resume;
+pub mod wire;
+
+pub use error::{Error, RejectReason, Rejected};
+pub use keys::{CipherKind, KeyName, KeyTimes, TicketKey};
