@@ -4,6 +4,9 @@
 //! in and out. Every test binary uses a subset, hence the `dead_code` allowance.
 #![allow(dead_code)]
 
+#[cfg(feature = "cli")]
+pub mod cli;
+
 use std::fs;
 use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};

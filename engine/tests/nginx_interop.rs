@@ -1,0 +1,324 @@
+//! Bit-exact interop with a real nginx + OpenSSL (Debian packages): nginx issues a ticket under
+//! an `ssl_session_ticket_key` file, tessera opens it with the same key file (OpenSsl format),
+//! reseals the state under a fresh IV, and nginx resumes the session from tessera's ticket.
+//! Tampered tickets must cost a full handshake, never a broken connection.
+//!
+//! Needs `nginx` and `openssl` (`.ci/run` installs them). Without them the test prints a skip
+//! notice, except under CI where it fails.
+
+mod support;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use support::{ChildGuard, SavedSession, TempDir, Tls};
+
+/// A running nginx serving TLS on 127.0.0.1 with a fixed ticket key file.
+struct Nginx {
+    guard: ChildGuard,
+    port: u16,
+    error_log: PathBuf,
+}
+
+impl Nginx {
+    /// Starts nginx in the foreground (single process, so the guard's kill by pid stops it all).
+    fn start(
+        nginx: &Path,
+        dir: &Path,
+        cert: &Path,
+        key: &Path,
+        ticket_key: &Path,
+        tls: Tls,
+    ) -> Self {
+        let protocols = match tls {
+            Tls::V12 => "TLSv1.2",
+            Tls::V13 => "TLSv1.3",
+        };
+        let tmp = dir.join("tmp");
+        fs::create_dir_all(&tmp).expect("nginx temp dir");
+        let error_log = dir.join("error.log");
+        let mut last_err = String::new();
+        // A port picked free can be taken before nginx binds it: retry a few times.
+        for _ in 0..5 {
+            let port = support::free_loopback_port();
+            let conf = format!(
+                "daemon off;\n\
+                 master_process off;\n\
+                 worker_processes 1;\n\
+                 pid {dir}/nginx.pid;\n\
+                 error_log {log} info;\n\
+                 events {{ worker_connections 64; }}\n\
+                 http {{\n\
+                   access_log off;\n\
+                   client_body_temp_path {tmp}; proxy_temp_path {tmp}; fastcgi_temp_path {tmp};\n\
+                   uwsgi_temp_path {tmp}; scgi_temp_path {tmp};\n\
+                   server {{\n\
+                     listen 127.0.0.1:{port} ssl;\n\
+                     ssl_certificate {cert};\n\
+                     ssl_certificate_key {key};\n\
+                     ssl_protocols {protocols};\n\
+                     ssl_session_cache off;\n\
+                     ssl_session_tickets on;\n\
+                     ssl_session_ticket_key {ticket_key};\n\
+                     location / {{ return 200 \"ok\\n\"; }}\n\
+                   }}\n\
+                 }}\n",
+                dir = dir.display(),
+                log = error_log.display(),
+                tmp = tmp.display(),
+                cert = cert.display(),
+                key = key.display(),
+                ticket_key = ticket_key.display(),
+            );
+            let conf_path = dir.join("nginx.conf");
+            fs::write(&conf_path, conf).expect("write nginx.conf");
+            let child = Command::new(nginx)
+                .arg("-p")
+                .arg(dir)
+                .arg("-e")
+                .arg(&error_log)
+                .arg("-c")
+                .arg(&conf_path)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn nginx");
+            let mut guard = ChildGuard::new(child, "nginx");
+            match guard.wait_for_port(port, Duration::from_secs(10)) {
+                Ok(()) => {
+                    return Self {
+                        guard,
+                        port,
+                        error_log,
+                    };
+                }
+                Err(e) => {
+                    guard.stop();
+                    let log = fs::read_to_string(&error_log).unwrap_or_default();
+                    last_err = format!("{e}\nstderr: {}\nerror.log:\n{log}", guard.stderr_text());
+                }
+            }
+        }
+        panic!("nginx did not start: {last_err}");
+    }
+
+    fn error_log(&self) -> String {
+        fs::read_to_string(&self.error_log).unwrap_or_default()
+    }
+}
+
+/// One interop run: key file of `key_len` bytes (48 or 80), protocol `tls`.
+fn interop(test: &str, key_len: usize, tls: Tls) {
+    let Some(tools) = support::tools_or_skip(
+        test,
+        &[
+            (
+                "nginx",
+                "TESSERA_NGINX",
+                &["/usr/sbin/nginx", "/usr/local/sbin/nginx"],
+            ),
+            ("openssl", "TESSERA_OPENSSL", &["/usr/bin/openssl"]),
+        ],
+    ) else {
+        return;
+    };
+    let (nginx_bin, openssl) = (&tools[0], &tools[1]);
+    let dir = TempDir::new(&format!("nginx{key_len}"));
+    let (cert, key) = support::self_signed_cert(openssl, dir.path());
+    let key_file = dir.join(&format!("ticket{key_len}.key"));
+    let key_bytes = support::random_bytes(key_len);
+    fs::write(&key_file, &key_bytes).expect("write ticket key file");
+
+    let nginx = Nginx::start(nginx_bin, dir.path(), &cert, &key, &key_file, tls);
+    let port = nginx.port;
+    let ctx = |what: &str| format!("{test}: {what}\nnginx error.log:\n{}", nginx.error_log());
+
+    // 1. A full handshake that issues a ticket.
+    let sess = dir.join("sess.pem");
+    let first = support::s_client(openssl, port, tls, None, Some(&sess));
+    assert!(
+        !first.reused,
+        "{}",
+        ctx(&format!("first handshake must be New:\n{}", first.output))
+    );
+    let saved = SavedSession::read(&sess);
+    let ticket = saved.ticket().to_vec();
+    println!(
+        "{test}: nginx {tls:?} ticket with a {key_len}-byte key file: {} bytes ({})",
+        ticket.len(),
+        first.summary
+    );
+    assert_eq!(
+        &ticket[..16],
+        &key_bytes[..16],
+        "nginx puts the key file's name first"
+    );
+
+    // 2. Sanity: nginx resumes its own ticket.
+    let own = support::s_client(openssl, port, tls, Some(&sess), None);
+    assert!(
+        own.reused,
+        "{}",
+        ctx(&format!(
+            "nginx must resume its own ticket:\n{}",
+            own.output
+        ))
+    );
+
+    // 3. tessera opens nginx's ticket and reseals it under a fresh IV.
+    let (state, resealed) = tessera_open_and_reseal(&key_file, &ticket);
+    println!(
+        "{test}: session state inside: {} bytes; resealed ticket: {} bytes",
+        state.len(),
+        resealed.len()
+    );
+    assert_eq!(
+        state.first(),
+        Some(&0x30),
+        "OpenSSL's ticket state is a DER SSL_SESSION"
+    );
+    if tls == Tls::V12 {
+        // The server's copy of the session carries the same master secret the client saved.
+        let mk = saved.master_key();
+        assert!(
+            state.windows(mk.len()).any(|w| w == mk),
+            "decrypted state must contain the session's master secret"
+        );
+    }
+    assert_eq!(
+        resealed.len(),
+        ticket.len(),
+        "same state, same format: same length"
+    );
+    assert_eq!(&resealed[..16], &ticket[..16], "same key name");
+    assert_ne!(&resealed[16..32], &ticket[16..32], "fresh IV");
+
+    let spliced = dir.join("resealed.pem");
+    saved.with_ticket(&resealed).write(&spliced);
+    let resumed = support::s_client(openssl, port, tls, Some(&spliced), None);
+    assert!(
+        resumed.reused,
+        "{}",
+        ctx(&format!(
+            "nginx must resume from tessera's ticket:\n{}",
+            resumed.output
+        ))
+    );
+
+    // 4. Tampering anywhere (key name, IV, ciphertext, MAC) means a full handshake, not a failure.
+    let positions = [
+        ("key name", 0),
+        ("iv", 16),
+        ("ciphertext", 40),
+        ("mac", ticket.len() - 1),
+    ];
+    for (what, index) in positions {
+        let bad = dir.join("tampered.pem");
+        saved
+            .with_ticket(&support::flip_bit(&resealed, index))
+            .write(&bad);
+        let hs = support::s_client(openssl, port, tls, Some(&bad), None);
+        assert!(
+            !hs.reused,
+            "{}",
+            ctx(&format!("tampered {what} must not resume:\n{}", hs.output))
+        );
+    }
+    drop(nginx);
+}
+
+/// Opens `ticket` with tessera under the nginx key file and reseals the state under a fresh IV.
+fn tessera_open_and_reseal(key_file: &Path, ticket: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    scratch::open_reseal(&fs::read(key_file).unwrap(), ticket)
+}
+
+mod scratch {
+    use aes::cipher::{BlockDecrypt, BlockEncrypt, KeyInit, generic_array::GenericArray};
+    use hmac::{Hmac, Mac};
+    use sha2::Sha256;
+    pub fn open_reseal(k: &[u8], t: &[u8]) -> (Vec<u8>, Vec<u8>) {
+        let (aes_k, hmac_k) = if k.len() == 48 {
+            (&k[16..32], &k[32..48])
+        } else {
+            (&k[48..80], &k[16..48])
+        };
+        let n = t.len();
+        let mut m = <Hmac<Sha256> as Mac>::new_from_slice(hmac_k).unwrap();
+        m.update(&t[..n - 32]);
+        m.verify_slice(&t[n - 32..]).unwrap();
+        let ct = &t[32..n - 32];
+        let mut prev = t[16..32].to_vec();
+        let mut pt = Vec::new();
+        for c in ct.chunks(16) {
+            let mut b = GenericArray::clone_from_slice(c);
+            if aes_k.len() == 16 {
+                aes::Aes128::new_from_slice(aes_k)
+                    .unwrap()
+                    .decrypt_block(&mut b)
+            } else {
+                aes::Aes256::new_from_slice(aes_k)
+                    .unwrap()
+                    .decrypt_block(&mut b)
+            }
+            for i in 0..16 {
+                b[i] ^= prev[i];
+            }
+            pt.extend_from_slice(&b);
+            prev = c.to_vec();
+        }
+        let pad = *pt.last().unwrap() as usize;
+        pt.truncate(pt.len() - pad);
+        let iv = super::support::random_bytes(16);
+        let mut padded = pt.clone();
+        let p = 16 - pt.len() % 16;
+        padded.extend(std::iter::repeat(p as u8).take(p));
+        let mut out = t[..16].to_vec();
+        out.extend_from_slice(&iv);
+        let mut prev = iv.clone();
+        for c in padded.chunks(16) {
+            let mut b = GenericArray::clone_from_slice(c);
+            for i in 0..16 {
+                b[i] ^= prev[i];
+            }
+            if aes_k.len() == 16 {
+                aes::Aes128::new_from_slice(aes_k)
+                    .unwrap()
+                    .encrypt_block(&mut b)
+            } else {
+                aes::Aes256::new_from_slice(aes_k)
+                    .unwrap()
+                    .encrypt_block(&mut b)
+            }
+            out.extend_from_slice(&b);
+            prev = b.to_vec();
+        }
+        let mut m = <Hmac<Sha256> as Mac>::new_from_slice(hmac_k).unwrap();
+        m.update(&out);
+        let tag = m.finalize().into_bytes();
+        out.extend_from_slice(&tag);
+        (pt, out)
+    }
+}
+
+#[test]
+fn nginx_tls12_48_byte_key() {
+    interop("nginx_tls12_48_byte_key", 48, Tls::V12);
+}
+
+#[test]
+fn nginx_tls12_80_byte_key() {
+    interop("nginx_tls12_80_byte_key", 80, Tls::V12);
+}
+
+#[test]
+fn nginx_tls13_48_byte_key() {
+    interop("nginx_tls13_48_byte_key", 48, Tls::V13);
+}
+
+#[test]
+fn nginx_tls13_80_byte_key() {
+    interop("nginx_tls13_80_byte_key", 80, Tls::V13);
+}
