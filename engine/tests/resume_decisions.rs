@@ -605,7 +605,6 @@ fn counter_names_are_stable_and_distinct() {
     .chain(
         [
             NoTicketReason::ClientDidNotAsk,
-            NoTicketReason::NotDue,
             NoTicketReason::PolicyOff,
             NoTicketReason::NoSealingKey,
         ]
@@ -613,7 +612,7 @@ fn counter_names_are_stable_and_distinct() {
         .map(|r| r.as_str()),
     )
     .collect();
-    assert_eq!(reasons.len(), 7);
+    assert_eq!(reasons.len(), 6);
 }
 
 fn any_ticket() -> impl Strategy<Value = ClientTicket> {

@@ -24,19 +24,35 @@
 //! - An accepted ticket echoes the ClientHello's session ID (3.4).
 //! - The lifetime hint of a new ticket never exceeds the time its sealing key can still open it.
 //!
+//! How a TLS 1.2 server drives it (the opener and sealer are the integrator's key ring):
+//!
 //! ```
-//! use tessera::resume::{decide, ClientOffer, ClientTicket, KeyRole, OpenedTicket, SealerStatus,
-//!                       ServerPolicy, SessionId};
+//! use tessera::resume::{decide, ClientOffer, ClientTicket, Decision, KeyRole, OpenedTicket,
+//!                       SealerStatus, ServerPolicy, ServerSessionId, SessionId};
 //! let now = 1_700_000_000;
+//! let policy = ServerPolicy::default();
+//! // ClientHello: 32-byte session ID + a ticket that the ring opened with a decrypt-only key.
 //! let offer = ClientOffer {
 //!     session_id: SessionId::new(&[7; 32]).unwrap(),
 //!     ticket: ClientTicket::Presented(Ok(OpenedTicket {
-//!         issued_at: now - 60, key_role: KeyRole::Sealing, key_open_until: None,
+//!         issued_at: now - 60, key_role: KeyRole::OpeningOnly, key_open_until: Some(now + 600),
 //!     })),
 //! };
-//! let d = decide(&offer, SealerStatus::Ready { open_until: None }, &ServerPolicy::default(), now);
+//! let sealer = SealerStatus::Ready { open_until: Some(now + 3600) };
+//! let d = decide(&offer, sealer, &policy, now);
+//! // ServerHello: session ID and the (empty) SessionTicket extension.
+//! assert_eq!(d.server_session_id(), ServerSessionId::Echo(offer.session_id));
+//! assert!(d.server_hello_ticket_extension()); // renewing: moves the client to the new key
 //! assert!(d.is_resumption());
-//! assert!(!d.server_hello_ticket_extension()); // young ticket, sealing key: no renewal
+//! // NewSessionTicket: seal a fresh ticket; if sealing fails, keep the promise with length 0.
+//! if let Some(promise) = d.new_session_ticket() {
+//!     let sealed: Result<Vec<u8>, ()> = Ok(vec![0xab; 192]);
+//!     let nst = match &sealed {
+//!         Ok(ticket) => promise.sealed(ticket),
+//!         Err(_) => promise.seal_failed(),
+//!     };
+//!     assert_eq!(nst.lifetime_hint, 3600); // min(policy 2 h, sealing key's 1 h left)
+//! }
 //! ```
 
 use core::fmt;
@@ -75,7 +91,8 @@ pub enum ClientTicket {
     Absent,
     /// A zero-length extension: the client has no ticket and wants one.
     Empty,
-    /// A ticket, and what opening it gave.
+    /// A ticket, and what opening it gave. A ticket the wire layer could not even frame is
+    /// `Presented(Err(Rejected(RejectReason::Malformed)))`: still a full handshake, never an alert.
     Presented(Result<OpenedTicket, Rejected>),
 }
 
@@ -280,8 +297,6 @@ impl RenewReason {
 pub enum NoTicketReason {
     /// The ClientHello had no SessionTicket extension; the server must not send one (3.2).
     ClientDidNotAsk,
-    /// An accepted ticket needs no renewal.
-    NotDue,
     /// The policy does not issue tickets.
     PolicyOff,
     /// No key can seal now (or the sealing key could not open what it seals).
@@ -293,7 +308,6 @@ impl NoTicketReason {
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::ClientDidNotAsk => "client_did_not_ask",
-            Self::NotDue => "not_due",
             Self::PolicyOff => "policy_off",
             Self::NoSealingKey => "no_sealing_key",
         }
