@@ -16,8 +16,18 @@ fn bad_arguments_exit_2() {
     tessera(["keys"]).expect_code(2);
     tessera(["keys", "gen", "--key-format", "nginx64", "--out", "/tmp/x"]).expect_code(2);
     tessera(["keys", "gen", "--out", "/tmp/x"]).expect_code(2);
-    tessera(["seal", "--key-file", "k", "--ticket-format", "rot13", "--in", "a", "--out", "b"])
-        .expect_code(2);
+    tessera([
+        "seal",
+        "--key-file",
+        "k",
+        "--ticket-format",
+        "rot13",
+        "--in",
+        "a",
+        "--out",
+        "b",
+    ])
+    .expect_code(2);
     tessera(["open", "--key-file", "k", "--in", "a", "--out", "b"]).expect_code(2);
     tessera(["inspect", "--in", "x", "--as", "cookie"]).expect_code(2);
     tessera(["--help"]).expect_code(0);
@@ -27,7 +37,11 @@ fn bad_arguments_exit_2() {
 #[test]
 fn help_documents_iv_as_test_only() {
     let run = tessera(["seal", "--help"]).expect_code(0);
-    assert!(run.stdout_text().contains("KNOWN-ANSWER TESTS ONLY"), "{}", run.stdout_text());
+    assert!(
+        run.stdout_text().contains("KNOWN-ANSWER TESTS ONLY"),
+        "{}",
+        run.stdout_text()
+    );
 }
 
 #[test]
@@ -51,8 +65,22 @@ fn missing_and_garbage_key_files_exit_2_naming_the_file() {
         let path = dir.join(name);
         fs::write(&path, bytes).unwrap();
         for args in [
-            vec!["keys".as_ref(), "show".as_ref(), "--key-file".as_ref(), p(&path)],
-            vec!["keys".as_ref(), "convert".as_ref(), "--key-file".as_ref(), p(&path), "--to".as_ref(), "nginx48".as_ref(), "--out".as_ref(), p(&dir.join("out"))],
+            vec![
+                "keys".as_ref(),
+                "show".as_ref(),
+                "--key-file".as_ref(),
+                p(&path),
+            ],
+            vec![
+                "keys".as_ref(),
+                "convert".as_ref(),
+                "--key-file".as_ref(),
+                p(&path),
+                "--to".as_ref(),
+                "nginx48".as_ref(),
+                "--out".as_ref(),
+                p(&dir.join("out")),
+            ],
         ] {
             let run = tessera(args).expect_code(2);
             assert!(run.stderr.contains(name), "{name}: {}", run.stderr);
@@ -66,8 +94,15 @@ fn missing_and_garbage_key_files_exit_2_naming_the_file() {
     // A key file forced into the wrong format.
     let good = dir.join("good.key");
     cli::gen_key("nginx80", &good);
-    let run = tessera(["keys".as_ref(), "show".as_ref(), "--key-file".as_ref(), p(&good), "--key-format".as_ref(), "nginx48".as_ref()])
-        .expect_code(2);
+    let run = tessera([
+        "keys".as_ref(),
+        "show".as_ref(),
+        "--key-file".as_ref(),
+        p(&good),
+        "--key-format".as_ref(),
+        "nginx48".as_ref(),
+    ])
+    .expect_code(2);
     assert!(run.stderr.contains("good.key"), "{}", run.stderr);
 }
 
@@ -76,13 +111,42 @@ fn unreadable_input_and_unwritable_output_exit_2() {
     let dir = TempDir::new("cli-io");
     let key = dir.join("k");
     cli::gen_key("nginx48", &key);
-    let run = cli::seal(&key, "openssl", &dir.join("missing-state"), &dir.join("t"), None).expect_code(2);
+    let run = cli::seal(
+        &key,
+        "openssl",
+        &dir.join("missing-state"),
+        &dir.join("t"),
+        None,
+    )
+    .expect_code(2);
     assert!(run.stderr.contains("missing-state"), "{}", run.stderr);
     fs::write(dir.join("state"), b"x").unwrap();
-    let run = cli::seal(&key, "openssl", &dir.join("state"), &dir.join("no/such/dir/t"), None).expect_code(2);
+    let run = cli::seal(
+        &key,
+        "openssl",
+        &dir.join("state"),
+        &dir.join("no/such/dir/t"),
+        None,
+    )
+    .expect_code(2);
     assert!(run.stderr.contains("no/such/dir"), "{}", run.stderr);
-    let run = cli::seal(&key, "openssl", &dir.join("state"), &dir.join("t"), Some("not-hex")).expect_code(2);
+    let run = cli::seal(
+        &key,
+        "openssl",
+        &dir.join("state"),
+        &dir.join("t"),
+        Some("not-hex"),
+    )
+    .expect_code(2);
     assert!(run.stderr.contains("--iv"), "{}", run.stderr);
-    let run = tessera(["keys".as_ref(), "gen".as_ref(), "--key-format".as_ref(), "nginx48".as_ref(), "--out".as_ref(), p(&dir.join("nope/k"))]).expect_code(2);
+    let run = tessera([
+        "keys".as_ref(),
+        "gen".as_ref(),
+        "--key-format".as_ref(),
+        "nginx48".as_ref(),
+        "--out".as_ref(),
+        p(&dir.join("nope/k")),
+    ])
+    .expect_code(2);
     assert!(run.stderr.contains("nope"), "{}", run.stderr);
 }

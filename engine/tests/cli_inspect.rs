@@ -3,6 +3,7 @@
 
 mod support;
 
+use std::ffi::OsStr;
 use std::fs;
 use std::path::Path;
 
@@ -12,9 +13,10 @@ use support::cli::{self, p, tessera};
 
 fn inspect(path: &Path, extra: &[&str]) -> Value {
     let mut args = vec!["inspect".as_ref(), "--in".as_ref(), p(path)];
-    args.extend(extra.iter().map(|s| s.as_ref()));
+    args.extend(extra.iter().map(OsStr::new));
     let run = tessera(args).expect_code(0);
-    serde_json::from_slice(&run.stdout).unwrap_or_else(|e| panic!("JSON: {e}\n{}", run.stdout_text()))
+    serde_json::from_slice(&run.stdout)
+        .unwrap_or_else(|e| panic!("JSON: {e}\n{}", run.stdout_text()))
 }
 
 /// A TLS 1.2 StatePlaintext (RFC 5077 section 4) with the given master secret and identity.
@@ -32,7 +34,14 @@ fn state_is_decoded_without_the_master_secret() {
     let master: [u8; 48] = support::random_bytes(48).try_into().unwrap();
     let path = dir.join("state");
     // psk identity "edge-7"
-    fs::write(&path, state_bytes(&master, &[0x02, 0x00, 0x06, b'e', b'd', b'g', b'e', b'-', b'7'])).unwrap();
+    fs::write(
+        &path,
+        state_bytes(
+            &master,
+            &[0x02, 0x00, 0x06, b'e', b'd', b'g', b'e', b'-', b'7'],
+        ),
+    )
+    .unwrap();
     for extra in [&[][..], &["--as", "state"][..]] {
         let v = inspect(&path, extra);
         assert_eq!(v["kind"], "state");
@@ -44,7 +53,10 @@ fn state_is_decoded_without_the_master_secret() {
         assert_eq!(v["timestamp_utc"], "2023-11-14T22:13:20Z");
         let text = v.to_string();
         for w in master.windows(8) {
-            assert!(!text.contains(&hex::encode(w)), "master secret leaked: {text}");
+            assert!(
+                !text.contains(&hex::encode(w)),
+                "master secret leaked: {text}"
+            );
         }
     }
 }
@@ -76,7 +88,13 @@ fn nst_and_extension_forms() {
         assert_eq!(v["ticket_lifetime_hint"], 7200);
         assert_eq!(v["ticket_len"], ticket.len());
         assert_eq!(v["ticket"]["key_name"], name.as_str());
-        assert!(v["ticket"]["fits"].as_array().unwrap().contains(&"openssl".into()), "{v}");
+        assert!(
+            v["ticket"]["fits"]
+                .as_array()
+                .unwrap()
+                .contains(&"openssl".into()),
+            "{v}"
+        );
     }
 
     // ClientHello SessionTicket extension carrying the ticket, and the empty one.
@@ -126,7 +144,10 @@ fn rfc5077_layout_is_recognised_by_its_length_field() {
         let t = dir.join(tf);
         cli::seal(&key, tf, &state, &t, None).expect_code(0);
         let v = inspect(&t, &["--as", "ticket"]);
-        assert!(v["fits"].as_array().unwrap().contains(&tf.into()), "{tf}: {v}");
+        assert!(
+            v["fits"].as_array().unwrap().contains(&tf.into()),
+            "{tf}: {v}"
+        );
         if tf == "rfc5077" {
             assert_eq!(v["layouts"]["rfc5077"]["length_field"], 80);
         } else {
@@ -141,20 +162,43 @@ fn malformed_input_exits_2_with_the_field() {
     let path = dir.join("bad");
     // A StatePlaintext cut short inside the master secret.
     fs::write(&path, [0x03, 0x03, 0xc0, 0x2f, 0x00, 1, 2, 3]).unwrap();
-    let run = tessera(["inspect".as_ref(), "--in".as_ref(), p(&path), "--as".as_ref(), "state".as_ref()]).expect_code(2);
+    let run = tessera([
+        "inspect".as_ref(),
+        "--in".as_ref(),
+        p(&path),
+        "--as".as_ref(),
+        "state".as_ref(),
+    ])
+    .expect_code(2);
     assert!(run.stderr.contains("master_secret"), "{}", run.stderr);
     // Too short to be anything.
     fs::write(&path, [1, 2, 3]).unwrap();
     tessera(["inspect".as_ref(), "--in".as_ref(), p(&path)]).expect_code(2);
     // Not hex.
     fs::write(&path, "xyz").unwrap();
-    tessera(["inspect".as_ref(), "--in".as_ref(), p(&path), "--hex".as_ref()]).expect_code(2);
+    tessera([
+        "inspect".as_ref(),
+        "--in".as_ref(),
+        p(&path),
+        "--hex".as_ref(),
+    ])
+    .expect_code(2);
     // Random garbage of many lengths never panics.
     for len in (0..120).step_by(7) {
         fs::write(&path, support::random_bytes(len)).unwrap();
         for kind in ["nst", "extension", "ticket", "state"] {
-            let run = tessera(["inspect".as_ref(), "--in".as_ref(), p(&path), "--as".as_ref(), kind.as_ref()]);
-            assert!(matches!(run.code, Some(0 | 2)), "{kind} len {len}: {:?}", run.code);
+            let run = tessera([
+                "inspect".as_ref(),
+                "--in".as_ref(),
+                p(&path),
+                "--as".as_ref(),
+                kind.as_ref(),
+            ]);
+            assert!(
+                matches!(run.code, Some(0 | 2)),
+                "{kind} len {len}: {:?}",
+                run.code
+            );
             assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
         }
     }

@@ -5,9 +5,10 @@
 mod support;
 
 use std::fs;
+use std::path::Path;
 
 use support::TempDir;
-use support::cli::{self, KEY_FORMATS, TICKET_FORMATS, tessera};
+use support::cli::{self, KEY_FORMATS, TICKET_FORMATS};
 
 #[test]
 fn round_trip_every_key_format_and_ticket_format() {
@@ -24,9 +25,16 @@ fn round_trip_every_key_format_and_ticket_format() {
                 let opened = dir.join(&format!("{kf}.{tf}.opened"));
                 cli::seal(&key, tf, &state, &ticket, None).expect_code(0);
                 let t = fs::read(&ticket).unwrap();
-                assert!(t.len() > state_len, "{kf}/{tf}: ticket longer than its state");
+                assert!(
+                    t.len() > state_len,
+                    "{kf}/{tf}: ticket longer than its state"
+                );
                 cli::open(&key, tf, &ticket, &opened).expect_code(0);
-                assert_eq!(fs::read(&opened).unwrap(), fs::read(&state).unwrap(), "{kf}/{tf}");
+                assert_eq!(
+                    fs::read(&opened).unwrap(),
+                    fs::read(&state).unwrap(),
+                    "{kf}/{tf}"
+                );
             }
         }
     }
@@ -69,13 +77,24 @@ fn iv_gives_known_answers() {
         let key = dir.join(&format!("nginx{len}.key"));
         fs::write(&key, (0u8..len as u8).collect::<Vec<_>>()).unwrap();
         let ticket = dir.join(&format!("{len}.{tf}"));
-        cli::seal(&key, tf, &state, &ticket, Some("a0a1a2a3a4a5a6a7a8a9aaabacadaeaf")).expect_code(0);
-        assert_eq!(hex::encode(fs::read(&ticket).unwrap()), expected, "nginx{len} {tf}");
+        cli::seal(
+            &key,
+            tf,
+            &state,
+            &ticket,
+            Some("a0a1a2a3a4a5a6a7a8a9aaabacadaeaf"),
+        )
+        .expect_code(0);
+        assert_eq!(
+            hex::encode(fs::read(&ticket).unwrap()),
+            expected,
+            "nginx{len} {tf}"
+        );
     }
 }
 
 /// Seals `state` with `--iv`, returning the ticket bytes.
-fn seal_with_iv(dir: &TempDir, key: &std::path::Path, tf: &str, iv: &str, tag: &str) -> Vec<u8> {
+fn seal_with_iv(dir: &TempDir, key: &Path, tf: &str, iv: &str, tag: &str) -> Vec<u8> {
     let state = dir.join("state");
     let out = dir.join(&format!("ticket.{tag}"));
     cli::seal(key, tf, &state, &out, Some(iv)).expect_code(0);
@@ -106,20 +125,30 @@ fn iv_makes_seal_deterministic_and_random_iv_does_not() {
         }
         assert_ne!(random[0], random[1], "{tf}: random IVs differ");
         // A wrong-length IV is a usage error.
-        let r = cli::seal(&key, tf, &dir.join("state"), &dir.join("x"), Some("00112233")).expect_code(2);
+        let r = cli::seal(
+            &key,
+            tf,
+            &dir.join("state"),
+            &dir.join("x"),
+            Some("00112233"),
+        )
+        .expect_code(2);
         assert!(r.stderr.contains("--iv"), "{}", r.stderr);
     }
 }
 
 /// Opens `ticket` bytes; returns the run.
-fn open_bytes(dir: &TempDir, key: &std::path::Path, tf: &str, ticket: &[u8]) -> support::cli::Run {
+fn open_bytes(dir: &TempDir, key: &Path, tf: &str, ticket: &[u8]) -> cli::Run {
     let input = dir.join("in.ticket");
     let out = dir.join("out.state");
     let _ = fs::remove_file(&out);
     fs::write(&input, ticket).unwrap();
     let run = cli::open(key, tf, &input, &out);
     if run.code != Some(0) {
-        assert!(!out.exists(), "a rejected ticket must not produce a state file");
+        assert!(
+            !out.exists(),
+            "a rejected ticket must not produce a state file"
+        );
     }
     run
 }
@@ -134,18 +163,29 @@ fn tampered_foreign_and_wrong_format_tickets_exit_1_with_reason() {
         cli::gen_key("haproxy48", k);
     }
     for tf in TICKET_FORMATS {
-        let iv = if tf == "aead" { "11".repeat(24) } else { "11".repeat(16) };
+        let iv = if tf == "aead" {
+            "11".repeat(24)
+        } else {
+            "11".repeat(16)
+        };
         let ticket = seal_with_iv(&dir, &key, tf, &iv, tf);
         open_bytes(&dir, &key, tf, &ticket).expect_code(0);
 
         let last = ticket.len() - 1;
-        for (what, index, reason) in
-            [("key name", 0, "unknown_key"), ("iv", 20, "bad_mac"), ("body", 60, "bad_mac"), ("mac", last, "bad_mac")]
-        {
+        for (what, index, reason) in [
+            ("key name", 0, "unknown_key"),
+            ("iv", 20, "bad_mac"),
+            ("body", 60, "bad_mac"),
+            ("mac", last, "bad_mac"),
+        ] {
             let mut bad = ticket.clone();
             bad[index] ^= 0x80;
             let run = open_bytes(&dir, &key, tf, &bad).expect_code(1);
-            assert!(run.stderr.contains(reason), "{tf} tampered {what}: {}", run.stderr);
+            assert!(
+                run.stderr.contains(reason),
+                "{tf} tampered {what}: {}",
+                run.stderr
+            );
         }
         // Truncated to nothing, and a few bytes short of the minimum.
         let run = open_bytes(&dir, &key, tf, &[]).expect_code(1);
@@ -180,7 +220,11 @@ fn stdin_and_stdout_with_dash() {
             .unwrap();
         child.stdin.take().unwrap().write_all(input).unwrap();
         let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         out.stdout
     };
     let common = |cmd: &'static str| {

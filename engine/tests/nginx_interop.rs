@@ -13,7 +13,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use rand_core::OsRng;
 use support::{ChildGuard, SavedSession, TempDir, Tls};
+use tessera::format::{self, TicketFormat};
+use tessera::keys;
 
 /// A running nginx serving TLS on 127.0.0.1 with a fixed ticket key file.
 struct Nginx {
@@ -188,6 +191,7 @@ fn interop(test: &str, key_len: usize, tls: Tls) {
             "decrypted state must contain the session's master secret"
         );
     }
+    cli_open_matches(&dir, &key_file, &ticket, &state);
     assert_eq!(
         resealed.len(),
         ticket.len(),
@@ -227,81 +231,54 @@ fn interop(test: &str, key_len: usize, tls: Tls) {
             ctx(&format!("tampered {what} must not resume:\n{}", hs.output))
         );
     }
-    drop(nginx);
+    // Stop nginx now (the guard would also do it on any panic above).
+    let mut nginx = nginx;
+    nginx.guard.stop();
 }
 
-/// Opens `ticket` with tessera under the nginx key file and reseals the state under a fresh IV.
+/// Opens `ticket` with tessera under the nginx key file (OpenSsl format) and reseals the state
+/// under a fresh random IV with the same key.
 fn tessera_open_and_reseal(key_file: &Path, ticket: &[u8]) -> (Vec<u8>, Vec<u8>) {
-    scratch::open_reseal(&fs::read(key_file).unwrap(), ticket)
+    let ring = keys::load_key_files(&[key_file], None).expect("tessera reads nginx's key file");
+    let format = TicketFormat::OpenSsl;
+    let mut state = Vec::new();
+    let max_len = format.max_ticket_len(format.max_state_len());
+    format::open_with(
+        format,
+        ticket,
+        max_len,
+        |name| ring.find(name).map(|(k, _)| k),
+        &mut state,
+    )
+    .unwrap_or_else(|r| panic!("tessera must open nginx's ticket: {r}"));
+    let mut resealed = Vec::new();
+    format::seal(
+        format,
+        ring.sealing_key(),
+        &mut OsRng,
+        &state,
+        &mut resealed,
+    )
+    .expect("reseal");
+    (state, resealed)
 }
 
-mod scratch {
-    use aes::cipher::{BlockDecrypt, BlockEncrypt, KeyInit, generic_array::GenericArray};
-    use hmac::{Hmac, Mac};
-    use sha2::Sha256;
-    pub fn open_reseal(k: &[u8], t: &[u8]) -> (Vec<u8>, Vec<u8>) {
-        let (aes_k, hmac_k) = if k.len() == 48 {
-            (&k[16..32], &k[32..48])
-        } else {
-            (&k[48..80], &k[16..48])
-        };
-        let n = t.len();
-        let mut m = <Hmac<Sha256> as Mac>::new_from_slice(hmac_k).unwrap();
-        m.update(&t[..n - 32]);
-        m.verify_slice(&t[n - 32..]).unwrap();
-        let ct = &t[32..n - 32];
-        let mut prev = t[16..32].to_vec();
-        let mut pt = Vec::new();
-        for c in ct.chunks(16) {
-            let mut b = GenericArray::clone_from_slice(c);
-            if aes_k.len() == 16 {
-                aes::Aes128::new_from_slice(aes_k)
-                    .unwrap()
-                    .decrypt_block(&mut b)
-            } else {
-                aes::Aes256::new_from_slice(aes_k)
-                    .unwrap()
-                    .decrypt_block(&mut b)
-            }
-            for i in 0..16 {
-                b[i] ^= prev[i];
-            }
-            pt.extend_from_slice(&b);
-            prev = c.to_vec();
-        }
-        let pad = *pt.last().unwrap() as usize;
-        pt.truncate(pt.len() - pad);
-        let iv = super::support::random_bytes(16);
-        let mut padded = pt.clone();
-        let p = 16 - pt.len() % 16;
-        padded.extend(std::iter::repeat(p as u8).take(p));
-        let mut out = t[..16].to_vec();
-        out.extend_from_slice(&iv);
-        let mut prev = iv.clone();
-        for c in padded.chunks(16) {
-            let mut b = GenericArray::clone_from_slice(c);
-            for i in 0..16 {
-                b[i] ^= prev[i];
-            }
-            if aes_k.len() == 16 {
-                aes::Aes128::new_from_slice(aes_k)
-                    .unwrap()
-                    .encrypt_block(&mut b)
-            } else {
-                aes::Aes256::new_from_slice(aes_k)
-                    .unwrap()
-                    .encrypt_block(&mut b)
-            }
-            out.extend_from_slice(&b);
-            prev = b.to_vec();
-        }
-        let mut m = <Hmac<Sha256> as Mac>::new_from_slice(hmac_k).unwrap();
-        m.update(&out);
-        let tag = m.finalize().into_bytes();
-        out.extend_from_slice(&tag);
-        (pt, out)
-    }
+/// The same through the `tessera` binary: `tessera open` must give the same state.
+#[cfg(feature = "cli")]
+fn cli_open_matches(dir: &TempDir, key_file: &Path, ticket: &[u8], state: &[u8]) {
+    let input = dir.join("nginx.ticket");
+    let out = dir.join("nginx.state");
+    fs::write(&input, ticket).expect("write ticket");
+    support::cli::open(key_file, "openssl", &input, &out).expect_code(0);
+    assert_eq!(
+        fs::read(&out).expect("read state"),
+        state,
+        "`tessera open` agrees with the library"
+    );
 }
+
+#[cfg(not(feature = "cli"))]
+fn cli_open_matches(_: &TempDir, _: &Path, _: &[u8], _: &[u8]) {}
 
 #[test]
 fn nginx_tls12_48_byte_key() {

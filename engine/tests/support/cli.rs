@@ -6,24 +6,24 @@ use std::process::{Command, Stdio};
 
 /// What one `tessera` run did.
 #[derive(Debug)]
-pub struct Run {
+pub(crate) struct Run {
     /// Exit code (`None` if killed by a signal).
-    pub code: Option<i32>,
+    pub(crate) code: Option<i32>,
     /// Standard output.
-    pub stdout: Vec<u8>,
+    pub(crate) stdout: Vec<u8>,
     /// Standard error, lossily decoded.
-    pub stderr: String,
+    pub(crate) stderr: String,
 }
 
 impl Run {
     /// Standard output as text.
-    pub fn stdout_text(&self) -> String {
+    pub(crate) fn stdout_text(&self) -> String {
         String::from_utf8_lossy(&self.stdout).into_owned()
     }
 
     /// Asserts the exit code and that nothing panicked; returns self for chaining.
     #[track_caller]
-    pub fn expect_code(self, code: i32) -> Self {
+    pub(crate) fn expect_code(self, code: i32) -> Self {
         assert_eq!(
             self.code,
             Some(code),
@@ -31,13 +31,17 @@ impl Run {
             self.stdout_text(),
             self.stderr
         );
-        assert!(!self.stderr.contains("panicked"), "tessera panicked:\n{}", self.stderr);
+        assert!(
+            !self.stderr.contains("panicked"),
+            "tessera panicked:\n{}",
+            self.stderr
+        );
         self
     }
 }
 
 /// Runs `tessera ARGS` with no stdin.
-pub fn tessera<I, S>(args: I) -> Run
+pub(crate) fn tessera<I, S>(args: I) -> Run
 where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
@@ -55,24 +59,32 @@ where
 }
 
 /// A path argument.
-pub fn p(path: &Path) -> &OsStr {
+pub(crate) fn p(path: &Path) -> &OsStr {
     path.as_os_str()
 }
 
 /// Every `--key-format` value.
-pub const KEY_FORMATS: [&str; 5] = ["tessera", "nginx48", "nginx80", "haproxy48", "haproxy80"];
+pub(crate) const KEY_FORMATS: [&str; 5] =
+    ["tessera", "nginx48", "nginx80", "haproxy48", "haproxy80"];
 
 /// Every `--ticket-format` value.
-pub const TICKET_FORMATS: [&str; 3] = ["rfc5077", "openssl", "aead"];
+pub(crate) const TICKET_FORMATS: [&str; 3] = ["rfc5077", "openssl", "aead"];
 
 /// `tessera keys gen --key-format KF --out PATH`, which must succeed.
-pub fn gen_key(kf: &str, path: &Path) {
-    tessera(["keys".as_ref(), "gen".as_ref(), "--key-format".as_ref(), kf.as_ref(), "--out".as_ref(), p(path)])
-        .expect_code(0);
+pub(crate) fn gen_key(kf: &str, path: &Path) {
+    tessera([
+        "keys".as_ref(),
+        "gen".as_ref(),
+        "--key-format".as_ref(),
+        kf.as_ref(),
+        "--out".as_ref(),
+        p(path),
+    ])
+    .expect_code(0);
 }
 
 /// `tessera seal` (with `--iv` when given); returns the run.
-pub fn seal(key: &Path, tf: &str, input: &Path, out: &Path, iv: Option<&str>) -> Run {
+pub(crate) fn seal(key: &Path, tf: &str, input: &Path, out: &Path, iv: Option<&str>) -> Run {
     let mut args: Vec<&OsStr> = vec![
         "seal".as_ref(),
         "--key-file".as_ref(),
@@ -85,13 +97,14 @@ pub fn seal(key: &Path, tf: &str, input: &Path, out: &Path, iv: Option<&str>) ->
         p(out),
     ];
     if let Some(iv) = iv {
-        args.extend(["--iv".as_ref(), iv.as_ref()]);
+        args.push(OsStr::new("--iv"));
+        args.push(OsStr::new(iv));
     }
     tessera(args)
 }
 
 /// `tessera open`; returns the run.
-pub fn open(key: &Path, tf: &str, input: &Path, out: &Path) -> Run {
+pub(crate) fn open(key: &Path, tf: &str, input: &Path, out: &Path) -> Run {
     tessera([
         "open".as_ref(),
         "--key-file".as_ref(),

@@ -5,7 +5,7 @@
 #![allow(dead_code)]
 
 #[cfg(feature = "cli")]
-pub mod cli;
+pub(crate) mod cli;
 
 use std::fs;
 use std::io::Read;
@@ -19,13 +19,13 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
 /// True when running under CI (`CI` set to anything but empty/`false`/`0`).
-pub fn in_ci() -> bool {
+pub(crate) fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
 }
 
 /// Finds an external tool. `env_override` (e.g. `TESSERA_NGINX`) wins, then `PATH`, then the
 /// given absolute fallbacks (nginx lives in /usr/sbin, often not on a user's PATH).
-pub fn find_tool(name: &str, env_override: &str, fallbacks: &[&str]) -> Option<PathBuf> {
+pub(crate) fn find_tool(name: &str, env_override: &str, fallbacks: &[&str]) -> Option<PathBuf> {
     if let Some(p) = std::env::var_os(env_override) {
         return Some(PathBuf::from(p));
     }
@@ -40,7 +40,7 @@ pub fn find_tool(name: &str, env_override: &str, fallbacks: &[&str]) -> Option<P
 /// The CI rule for missing tools: under CI a missing tool fails the test loudly (CI installs
 /// them, so absence is a broken setup); on a developer machine the test says it is skipping.
 /// Returns `None` when the caller must return early.
-pub fn tools_or_skip(test: &str, tools: &[(&str, &str, &[&str])]) -> Option<Vec<PathBuf>> {
+pub(crate) fn tools_or_skip(test: &str, tools: &[(&str, &str, &[&str])]) -> Option<Vec<PathBuf>> {
     let mut found = Vec::new();
     for (name, env_override, fallbacks) in tools {
         match find_tool(name, env_override, fallbacks) {
@@ -62,11 +62,11 @@ pub fn tools_or_skip(test: &str, tools: &[(&str, &str, &[&str])]) -> Option<Vec<
 
 /// A fresh directory under the system temp dir, removed on drop (unless
 /// `TESSERA_KEEP_TEST_DIRS` is set, for debugging a failing run).
-pub struct TempDir(PathBuf);
+pub(crate) struct TempDir(PathBuf);
 
 impl TempDir {
     /// Creates `tessera-<label>-<pid>-<random>`.
-    pub fn new(label: &str) -> Self {
+    pub(crate) fn new(label: &str) -> Self {
         let mut rnd = [0u8; 8];
         getrandom::getrandom(&mut rnd).expect("OS random source");
         let name = format!(
@@ -80,12 +80,12 @@ impl TempDir {
     }
 
     /// The directory.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.0
     }
 
     /// A path inside the directory.
-    pub fn join(&self, name: &str) -> PathBuf {
+    pub(crate) fn join(&self, name: &str) -> PathBuf {
         self.0.join(name)
     }
 }
@@ -99,7 +99,7 @@ impl Drop for TempDir {
 }
 
 /// Random bytes from the OS.
-pub fn random_bytes(n: usize) -> Vec<u8> {
+pub(crate) fn random_bytes(n: usize) -> Vec<u8> {
     let mut v = vec![0u8; n];
     getrandom::getrandom(&mut v).expect("OS random source");
     v
@@ -107,7 +107,7 @@ pub fn random_bytes(n: usize) -> Vec<u8> {
 
 /// A port on 127.0.0.1 that was free a moment ago (the server binds it next; callers retry on
 /// the rare race).
-pub fn free_loopback_port() -> u16 {
+pub(crate) fn free_loopback_port() -> u16 {
     TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -116,14 +116,14 @@ pub fn free_loopback_port() -> u16 {
 
 /// A child process killed (by its own pid) and reaped on drop, so a failing assertion never
 /// leaves a server running.
-pub struct ChildGuard {
+pub(crate) struct ChildGuard {
     child: Child,
     what: String,
 }
 
 impl ChildGuard {
     /// Takes ownership of a spawned child.
-    pub fn new(child: Child, what: impl Into<String>) -> Self {
+    pub(crate) fn new(child: Child, what: impl Into<String>) -> Self {
         Self {
             child,
             what: what.into(),
@@ -131,13 +131,13 @@ impl ChildGuard {
     }
 
     /// The child's pid.
-    pub fn id(&self) -> u32 {
+    pub(crate) fn id(&self) -> u32 {
         self.child.id()
     }
 
     /// Waits until `port` on 127.0.0.1 accepts connections. Returns `Err` with a description
     /// when the child exits first or the timeout passes.
-    pub fn wait_for_port(&mut self, port: u16, timeout: Duration) -> Result<(), String> {
+    pub(crate) fn wait_for_port(&mut self, port: u16, timeout: Duration) -> Result<(), String> {
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         let deadline = Instant::now() + timeout;
         loop {
@@ -158,7 +158,7 @@ impl ChildGuard {
     }
 
     /// Stops the child now (kill by pid, then reap).
-    pub fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         if let Ok(None) = self.child.try_wait() {
             let _ = self.child.kill();
         }
@@ -166,7 +166,7 @@ impl ChildGuard {
     }
 
     /// Whatever the child wrote to a piped stderr (after `stop`).
-    pub fn stderr_text(&mut self) -> String {
+    pub(crate) fn stderr_text(&mut self) -> String {
         let mut s = String::new();
         if let Some(mut e) = self.child.stderr.take() {
             let _ = e.read_to_string(&mut s);
@@ -182,7 +182,7 @@ impl Drop for ChildGuard {
 }
 
 /// Runs a command, panicking with its output when it fails to start or exits non-zero.
-pub fn run_ok(cmd: &mut Command) -> Output {
+pub(crate) fn run_ok(cmd: &mut Command) -> Output {
     let out = cmd
         .stdin(Stdio::null())
         .output()
@@ -198,7 +198,7 @@ pub fn run_ok(cmd: &mut Command) -> Output {
 }
 
 /// Writes a self-signed P-256 certificate and key for CN=localhost into `dir`.
-pub fn self_signed_cert(openssl: &Path, dir: &Path) -> (PathBuf, PathBuf) {
+pub(crate) fn self_signed_cert(openssl: &Path, dir: &Path) -> (PathBuf, PathBuf) {
     let cert = dir.join("cert.pem");
     let key = dir.join("key.pem");
     run_ok(
@@ -222,7 +222,7 @@ pub fn self_signed_cert(openssl: &Path, dir: &Path) -> (PathBuf, PathBuf) {
 
 /// TLS version for `s_client`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Tls {
+pub(crate) enum Tls {
     /// TLS 1.2: RFC 5077 tickets.
     V12,
     /// TLS 1.3: PSK tickets sealed the same way by OpenSSL-based servers.
@@ -240,19 +240,19 @@ impl Tls {
 
 /// What one `s_client` handshake reported.
 #[derive(Debug)]
-pub struct Handshake {
+pub(crate) struct Handshake {
     /// "Reused" (abbreviated handshake) rather than "New".
-    pub reused: bool,
+    pub(crate) reused: bool,
     /// The negotiated protocol and cipher, e.g. "TLSv1.2, Cipher is ECDHE-ECDSA-AES256-GCM-SHA384".
-    pub summary: String,
+    pub(crate) summary: String,
     /// The whole stdout+stderr, for failure messages.
-    pub output: String,
+    pub(crate) output: String,
 }
 
 /// Runs `openssl s_client` against 127.0.0.1:`port`, optionally loading and/or saving the
 /// session. Panics unless a handshake completed (a "New"/"Reused" line with a real cipher): a
 /// bad ticket must cost a full handshake, never a failed connection.
-pub fn s_client(
+pub(crate) fn s_client(
     openssl: &Path,
     port: u16,
     tls: Tls,
@@ -376,14 +376,14 @@ fn children(der: &[u8], parent: Tlv) -> Result<Vec<Tlv>, String> {
 
 /// A session saved by `s_client -sess_out` (OpenSSL's `SSL_SESSION_ASN1` in PEM).
 #[derive(Clone, Debug)]
-pub struct SavedSession {
+pub(crate) struct SavedSession {
     /// The DER encoding.
-    pub der: Vec<u8>,
+    pub(crate) der: Vec<u8>,
 }
 
 impl SavedSession {
     /// Reads the PEM file.
-    pub fn read(path: &Path) -> Self {
+    pub(crate) fn read(path: &Path) -> Self {
         let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("read {path:?}: {e}"));
         let body = text
             .split_once(PEM_BEGIN)
@@ -396,7 +396,7 @@ impl SavedSession {
     }
 
     /// Writes the PEM file (64-column base64, as OpenSSL does).
-    pub fn write(&self, path: &Path) {
+    pub(crate) fn write(&self, path: &Path) {
         let b64 = STANDARD.encode(&self.der);
         let mut text = String::from(PEM_BEGIN);
         text.push('\n');
@@ -417,7 +417,7 @@ impl SavedSession {
 
     /// Byte range of the ticket: the OCTET STRING inside `[10] EXPLICIT` (tlsext_tick in
     /// OpenSSL's `SSL_SESSION_ASN1`, ssl/ssl_asn1.c).
-    pub fn ticket_range(&self) -> std::ops::Range<usize> {
+    pub(crate) fn ticket_range(&self) -> std::ops::Range<usize> {
         let field = self
             .top_level()
             .into_iter()
@@ -432,12 +432,12 @@ impl SavedSession {
     }
 
     /// The ticket bytes.
-    pub fn ticket(&self) -> &[u8] {
+    pub(crate) fn ticket(&self) -> &[u8] {
         &self.der[self.ticket_range()]
     }
 
     /// The master secret the client holds (the fifth field, `master_key OCTET STRING`).
-    pub fn master_key(&self) -> &[u8] {
+    pub(crate) fn master_key(&self) -> &[u8] {
         let fields = self.top_level();
         let mk = fields
             .get(4)
@@ -447,7 +447,7 @@ impl SavedSession {
     }
 
     /// A copy with the ticket replaced by one of the same length (lengths in the DER stay valid).
-    pub fn with_ticket(&self, ticket: &[u8]) -> Self {
+    pub(crate) fn with_ticket(&self, ticket: &[u8]) -> Self {
         let range = self.ticket_range();
         assert_eq!(
             range.len(),
@@ -461,7 +461,7 @@ impl SavedSession {
 }
 
 /// Flips one bit of `bytes[index]`.
-pub fn flip_bit(bytes: &[u8], index: usize) -> Vec<u8> {
+pub(crate) fn flip_bit(bytes: &[u8], index: usize) -> Vec<u8> {
     let mut v = bytes.to_vec();
     v[index] ^= 0x01;
     v

@@ -16,18 +16,33 @@ use crate::io;
 /// Auto-detection order: the strict, self-describing encodings first (a NewSessionTicket with
 /// its handshake header, an extension with its type), then the strict structures without a
 /// tag, and last the ticket layout, which almost any byte string fits.
-const AUTO_ORDER: [InspectAs; 4] =
-    [InspectAs::Nst, InspectAs::Extension, InspectAs::State, InspectAs::Ticket];
+const AUTO_ORDER: [InspectAs; 4] = [
+    InspectAs::Nst,
+    InspectAs::Extension,
+    InspectAs::State,
+    InspectAs::Ticket,
+];
 
 pub(crate) fn run(a: &InspectArgs) -> Result<(), Failure> {
     let raw = io::read_input(&a.input)?;
-    let bytes = if a.hex { io::decode_hex(&a.input.display().to_string(), &raw)? } else { raw };
+    let bytes = if a.hex {
+        io::decode_hex(&a.input.display().to_string(), &raw)?
+    } else {
+        raw
+    };
     let value = match a.kind {
         Some(kind) => decode_as(kind, &bytes).map_err(|e| {
-            Failure::usage(format!("{}: not a valid {}: {e}", a.input.display(), name(kind)))
+            Failure::usage(format!(
+                "{}: not a valid {}: {e}",
+                a.input.display(),
+                name(kind)
+            ))
         })?,
         None => auto(&bytes).map_err(|tried| {
-            Failure::usage(format!("{}: matches no known structure ({tried})", a.input.display()))
+            Failure::usage(format!(
+                "{}: matches no known structure ({tried})",
+                a.input.display()
+            ))
         })?,
     };
     let mut text = serde_json::to_string_pretty(&value)
@@ -63,7 +78,9 @@ pub(crate) fn decode_as(kind: InspectAs, bytes: &[u8]) -> Result<Value, String> 
         InspectAs::Nst => nst(bytes),
         InspectAs::Extension => extension(bytes),
         InspectAs::Ticket => ticket(bytes),
-        InspectAs::State => StatePlaintext::decode(bytes).map(|s| state(&s)).map_err(wire),
+        InspectAs::State => StatePlaintext::decode(bytes)
+            .map(|s| state(&s))
+            .map_err(wire),
     }
 }
 
@@ -148,7 +165,10 @@ fn session_ticket_data(data: &[u8]) -> Result<Value, String> {
 fn ticket(bytes: &[u8]) -> Result<Value, String> {
     let v = ticket_layout(bytes);
     if v["fits"].as_array().is_some_and(|a| a.is_empty()) {
-        return Err(format!("{} bytes fit no ticket format's layout", bytes.len()));
+        return Err(format!(
+            "{} bytes fit no ticket format's layout",
+            bytes.len()
+        ));
     }
     Ok(v)
 }
@@ -189,8 +209,11 @@ fn layout_as(format: TicketFormat, t: &[u8]) -> Option<Value> {
     let body_len = t.len().checked_sub(body_start + trailer)?;
     let body = t.get(body_start..body_start + body_len)?;
     let trailer_bytes = t.get(body_start + body_len..)?;
-    let (iv_name, trailer_name) =
-        if format == TicketFormat::Aead { ("nonce", "tag") } else { ("iv", "mac") };
+    let (iv_name, trailer_name) = if format == TicketFormat::Aead {
+        ("nonce", "tag")
+    } else {
+        ("iv", "mac")
+    };
     let mut v = json!({ "ciphertext_len": body.len() });
     v[iv_name] = json!(hex::encode(iv));
     v[trailer_name] = json!(hex::encode(trailer_bytes));

@@ -42,7 +42,11 @@ pub(crate) fn print(text: &str) -> Result<(), Failure> {
 /// Decodes hex text, ignoring whitespace (so `xxd -p` output and wrapped lines work) and an
 /// optional `0x` prefix.
 pub(crate) fn decode_hex(what: &str, text: &[u8]) -> Result<Vec<u8>, Failure> {
-    let compact: Vec<u8> = text.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+    let compact: Vec<u8> = text
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
     let digits = compact.strip_prefix(b"0x").unwrap_or(&compact);
     hex::decode(digits).map_err(|e| Failure::usage(format!("{what}: not valid hex ({e})")))
 }
@@ -53,7 +57,10 @@ mod tests {
 
     #[test]
     fn hex_ignores_whitespace_and_prefix() {
-        assert_eq!(decode_hex("x", b"0xab cd\n0e").ok(), Some(vec![0xab, 0xcd, 0x0e]));
+        assert_eq!(
+            decode_hex("x", b"0xab cd\n0e").ok(),
+            Some(vec![0xab, 0xcd, 0x0e])
+        );
         assert!(decode_hex("x", b"abc").is_err());
         assert!(decode_hex("x", b"zz").is_err());
     }

@@ -1,12 +1,12 @@
 //! `tessera keys gen|show|convert`, and key-file loading for `seal`/`open`.
 
 use std::fs;
-use std::io::Write as _;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use tessera::keys::{self, KeyFileFormat, KeyRing};
+use tessera::keys::{self, KeyFileFormat, KeyRing, KeyRole};
 use tessera::{CipherKind, TicketKey};
+use zeroize::Zeroizing;
 
 use crate::args::{ConvertArgs, GenArgs, KeyFileArgs, KeyFormatArg, ShowArgs};
 use crate::fail::Failure;
@@ -25,7 +25,9 @@ pub(crate) fn key_format(f: KeyFormatArg) -> KeyFileFormat {
 
 /// Seconds since the Unix epoch (0 if the clock is before 1970).
 pub(crate) fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` for unix seconds (proleptic Gregorian, UTC).
@@ -33,7 +35,12 @@ pub(crate) fn utc(secs: u64) -> String {
     let days = secs / 86_400;
     let rem = secs % 86_400;
     let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 /// Days since 1970-01-01 to (year, month, day); Howard Hinnant's `civil_from_days`.
@@ -50,57 +57,38 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
     (y, m, d)
 }
 
-/// Reads and parses one key file (format from the flag or detected from the content).
-fn read_keys(k: &KeyFileArgs) -> Result<(KeyFileFormat, Vec<TicketKey>), Failure> {
-    let bytes = fs::read(&k.key_file)
-        .map_err(|e| Failure::usage(format!("{}: {e}", k.key_file.display())))?;
+/// Reads and parses one key file (format from the flag or detected from the content); warns on
+/// stderr when the file is readable or writable by group or others.
+fn read_keys(k: &KeyFileArgs) -> Result<(KeyFileFormat, Vec<(TicketKey, KeyRole)>), Failure> {
     let label = k.key_file.display().to_string();
-    let format = match k.key_format {
-        Some(f) => key_format(f),
-        None => KeyFileFormat::detect(&bytes).ok_or_else(|| {
-            Failure::usage(format!(
-                "{label}: cannot tell the key-file format (not 48/80 raw bytes, base64 lines or a \
-                 tessera key file); pass --key-format"
-            ))
-        })?,
-    };
-    let keys = keys::parse_key_file(&label, &bytes, format)?;
-    Ok((format, keys))
+    let bytes =
+        Zeroizing::new(fs::read(&k.key_file).map_err(|e| Failure::usage(format!("{label}: {e}")))?);
+    if let Some(warning) = keys::check_permissions(&k.key_file) {
+        eprintln!("tessera: warning: {warning}");
+    }
+    Ok(keys::parse_key_file_detailed(
+        &bytes,
+        k.key_format.map(key_format),
+        &label,
+    )?)
 }
 
-/// The ring a key file describes: the first key seals, the rest open.
+/// The ring a key file describes (nginx: its one key; HAProxy: the second-to-last line seals;
+/// tessera: the first `role=seal` key seals), the other keys opening only.
 pub(crate) fn load_ring(k: &KeyFileArgs) -> Result<KeyRing, Failure> {
-    let (_, mut list) = read_keys(k)?;
-    if list.is_empty() {
-        return Err(Failure::usage(format!("{}: holds no key", k.key_file.display())));
-    }
-    let sealing = list.remove(0);
-    KeyRing::new(sealing, list)
-        .map_err(|e| Failure::usage(format!("{}: {e}", k.key_file.display())))
+    let (_, list) = read_keys(k)?;
+    KeyRing::from_roles(list).map_err(|e| Failure::usage(format!("{}: {e}", k.key_file.display())))
 }
 
-/// Writes a key file readable only by its owner, via a temporary file and a rename so a
-/// reader never sees half a file.
-fn write_secret_file(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
-    let fail = |e: std::io::Error| Failure::usage(format!("{}: {e}", path.display()));
-    let mut tmp_name = path.as_os_str().to_owned();
-    tmp_name.push(format!(".tmp{}", std::process::id()));
-    let tmp = Path::new(&tmp_name);
-    let mut opts = fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let result = opts
-        .open(tmp)
-        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
-        .and_then(|()| fs::rename(tmp, path));
-    if result.is_err() {
-        let _ = fs::remove_file(tmp);
-    }
-    result.map_err(fail)
+/// Writes a key file: mode 0600, via a temporary file and a rename.
+fn save(path: &Path, format: KeyFileFormat, list: &[(&TicketKey, KeyRole)]) -> Result<(), Failure> {
+    let label = path.display();
+    let bytes =
+        keys::write_key_file(format, list).map_err(|e| Failure::usage(format!("{label}: {e}")))?;
+    keys::save_key_file(path, &bytes).map_err(|e| Failure::usage(format!("{label}: {e}")))
 }
 
-pub(crate) fn gen(a: &GenArgs) -> Result<(), Failure> {
+pub(crate) fn generate(a: &GenArgs) -> Result<(), Failure> {
     let format = key_format(a.key_format);
     let cipher = match a.key_format {
         KeyFormatArg::Nginx48 | KeyFormatArg::Haproxy48 => CipherKind::Aes128,
@@ -110,24 +98,21 @@ pub(crate) fn gen(a: &GenArgs) -> Result<(), Failure> {
     };
     let key = TicketKey::generate(cipher)?;
     let key = if a.key_format == KeyFormatArg::Tessera {
-        key.with_times(tessera::KeyTimes { created: Some(now()), ..Default::default() })
+        key.with_times(tessera::KeyTimes {
+            created: Some(now()),
+            ..Default::default()
+        })
     } else {
         key
     };
-    let bytes = keys::write_key_file(format, std::slice::from_ref(&key))?;
-    write_secret_file(&a.out, &bytes)?;
-    eprintln!("wrote {} ({}, key name {})", a.out.display(), format_name(a.key_format), key.name());
+    save(&a.out, format, &[(&key, KeyRole::Sealing)])?;
+    eprintln!(
+        "wrote {} ({}, key name {})",
+        a.out.display(),
+        format,
+        key.name()
+    );
     Ok(())
-}
-
-fn format_name(f: KeyFormatArg) -> &'static str {
-    match f {
-        KeyFormatArg::Tessera => "tessera",
-        KeyFormatArg::Nginx48 => "nginx48",
-        KeyFormatArg::Nginx80 => "nginx80",
-        KeyFormatArg::Haproxy48 => "haproxy48",
-        KeyFormatArg::Haproxy80 => "haproxy80",
-    }
 }
 
 pub(crate) fn show(a: &ShowArgs) -> Result<(), Failure> {
@@ -140,8 +125,9 @@ pub(crate) fn show(a: &ShowArgs) -> Result<(), Failure> {
         list.len(),
         if list.len() == 1 { "" } else { "s" }
     );
-    for (i, key) in list.iter().enumerate() {
-        let role = if i == 0 { "seals+opens" } else { "opens only" };
+    for (i, (key, role)) in list.iter().enumerate() {
+        let sealing = *role == KeyRole::Sealing;
+        let role = if sealing { "seals+opens" } else { "opens only" };
         let cipher = match key.cipher() {
             CipherKind::Aes128 => "AES-128",
             CipherKind::Aes256 => "AES-256",
@@ -150,7 +136,7 @@ pub(crate) fn show(a: &ShowArgs) -> Result<(), Failure> {
         let when = |v: Option<u64>| v.map_or_else(|| "-".to_owned(), utc);
         let state = if !key.can_open_at(now) {
             "expired"
-        } else if i == 0 && !key.can_seal_at(now) {
+        } else if sealing && !key.can_seal_at(now) {
             "past sealing window"
         } else {
             "usable"
@@ -170,12 +156,12 @@ pub(crate) fn show(a: &ShowArgs) -> Result<(), Failure> {
 
 pub(crate) fn convert(a: &ConvertArgs) -> Result<(), Failure> {
     let (_, list) = read_keys(&a.key)?;
-    let bytes = keys::write_key_file(key_format(a.to), &list)?;
-    write_secret_file(&a.out, &bytes)?;
+    let refs: Vec<(&TicketKey, KeyRole)> = list.iter().map(|(k, r)| (k, *r)).collect();
+    save(&a.out, key_format(a.to), &refs)?;
     eprintln!(
         "wrote {} ({}, {} key{})",
         a.out.display(),
-        format_name(a.to),
+        key_format(a.to),
         list.len(),
         if list.len() == 1 { "" } else { "s" }
     );

@@ -36,7 +36,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Keys { command } => match command {
-            KeysCommand::Gen(a) => keycmd::gen(&a),
+            KeysCommand::Gen(a) => keycmd::generate(&a),
             KeysCommand::Show(a) => keycmd::show(&a),
             KeysCommand::Convert(a) => keycmd::convert(&a),
         },

@@ -65,6 +65,12 @@ pub(crate) fn open(a: &OpenArgs) -> Result<(), Failure> {
     }
     let max_len = format.max_ticket_len(format.max_state_len());
     let mut state = Vec::new();
-    format::open_with(format, &ticket, max_len, |name| ring.find(name).map(|(k, _)| k), &mut state)?;
+    format::open_with(
+        format,
+        &ticket,
+        max_len,
+        |name| ring.find(name).map(|(k, _)| k),
+        &mut state,
+    )?;
     io::write_output(&a.out, &state)
 }
