@@ -62,3 +62,27 @@ pub(crate) fn load(file: &str) -> Vec<Record> {
     assert!(!records.is_empty(), "{file} has no vectors");
     records
 }
+
+use tessera::{CipherKind, TicketKey};
+
+/// Deterministic test keys: name 00..0f; AES-128 key 10..1f with HMAC key 20..2f (an nginx
+/// 48-byte key file), or AES-256 key 40..5f with HMAC key 60..7f (an 80-byte one).
+pub(crate) fn key_parts(cipher: CipherKind) -> ([u8; 16], Vec<u8>, Vec<u8>) {
+    let name: [u8; 16] = core::array::from_fn(|i| i as u8);
+    match cipher {
+        CipherKind::Aes128 => (name, (0x10..0x20).collect(), (0x20..0x30).collect()),
+        CipherKind::Aes256 => (name, (0x40..0x60).collect(), (0x60..0x80).collect()),
+    }
+}
+
+pub(crate) fn test_key(cipher: CipherKind) -> TicketKey {
+    let (name, aes, hmac) = key_parts(cipher);
+    TicketKey::new(name, &aes, &hmac).unwrap()
+}
+
+pub(crate) const CIPHERS: [CipherKind; 2] = [CipherKind::Aes128, CipherKind::Aes256];
+
+/// A deterministic state of `len` bytes.
+pub(crate) fn state(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 31 + 7) as u8).collect()
+}
