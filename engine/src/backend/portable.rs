@@ -168,16 +168,15 @@ impl KeyMaterial {
     /// `aes_key` has the length of `cipher` (checked by `TicketKey::new`); `hmac_key` may have
     /// any length.
     pub(crate) fn new(cipher: CipherKind, aes_key: &[u8], hmac_key: &[u8]) -> Self {
-        // TicketKey::new validated the length; the fallback arm only keeps this panic-free.
-        let aes = match (
-            cipher,
-            aes::Aes128::new_from_slice(aes_key),
-            aes::Aes256::new_from_slice(aes_key),
-        ) {
-            (CipherKind::Aes128, Ok(c), _) => AesKey::Aes128(c),
-            (_, _, Ok(c)) => AesKey::Aes256(c),
-            (_, Ok(c), Err(_)) => AesKey::Aes128(c),
-            (_, Err(_), Err(_)) => AesKey::Aes256(aes::Aes256::new(&[0x5a; 32].into())),
+        // TicketKey::new checked the length against `cipher`; key setup is configuration, never
+        // attacker input, so a mismatch here is a bug worth a panic rather than a silent key.
+        let aes = match cipher {
+            CipherKind::Aes128 => {
+                AesKey::Aes128(aes::Aes128::new_from_slice(aes_key).expect("16-byte AES key"))
+            }
+            CipherKind::Aes256 => {
+                AesKey::Aes256(aes::Aes256::new_from_slice(aes_key).expect("32-byte AES key"))
+            }
         };
         let (hmac_inner, hmac_outer) = hmac_states(hmac_key);
         let mut aead_key = derive_aead_key(aes_key, hmac_key);
