@@ -83,7 +83,8 @@ impl<'a> Extensions<'a> {
     /// Strict: the extensions must exactly fill the declared length, and no type may repeat.
     pub fn read(r: &mut Reader<'a>) -> Result<Self, WireError> {
         let mut inner = r.sub_u16(fields::EXTENSIONS)?;
-        let mut list = Vec::with_capacity(inner.remaining() / 4);
+        // No capacity from the attacker-chosen length: grow only as extensions really parse.
+        let mut list = Vec::new();
         while !inner.is_empty() {
             list.push(Extension::read(&mut inner)?);
         }
@@ -149,17 +150,18 @@ impl<'a> Extensions<'a> {
 
     /// Appends the block; fails (appending nothing) if it exceeds 2^16-1 bytes.
     pub fn encode(&self, out: &mut Vec<u8>) -> Result<(), WireError> {
-        self.encode_setting(None, out)
+        self.encode_inner(None, out)
     }
 
     /// Appends the block with `ext` set: if an extension of `ext.ext_type` is present its data
     /// is replaced in place; otherwise `ext` is added at the end, or just before a trailing
-    /// `pre_shared_key` (which TLS 1.3 requires to stay last).
-    pub fn encode_setting(
-        &self,
-        ext: Option<Extension<'_>>,
-        out: &mut Vec<u8>,
-    ) -> Result<(), WireError> {
+    /// `pre_shared_key` (which TLS 1.3 requires to stay last). Fails (appending nothing) if
+    /// the result exceeds 2^16-1 bytes.
+    pub fn encode_with(&self, ext: Extension<'_>, out: &mut Vec<u8>) -> Result<(), WireError> {
+        self.encode_inner(Some(ext), out)
+    }
+
+    fn encode_inner(&self, ext: Option<Extension<'_>>, out: &mut Vec<u8>) -> Result<(), WireError> {
         if let Some(new) = ext {
             u16_len(new.data.len(), fields::EXTENSION_DATA)?;
         }
@@ -327,7 +329,7 @@ impl<'a> ClientHelloTicketExt<'a> {
     /// Appends `block` re-encoded with this extension set (replacing an existing
     /// SessionTicket extension, else added last but before a TLS 1.3 `pre_shared_key`).
     pub fn insert_into(&self, block: &[u8], out: &mut Vec<u8>) -> Result<(), WireError> {
-        Extensions::decode(block)?.encode_setting(Some(self.as_extension()?), out)
+        Extensions::decode(block)?.encode_with(self.as_extension()?, out)
     }
 }
 
@@ -386,7 +388,7 @@ impl ServerHelloTicketExt {
 
     /// Appends `block` re-encoded with this extension set (added last if absent).
     pub fn insert_into(&self, block: &[u8], out: &mut Vec<u8>) -> Result<(), WireError> {
-        Extensions::decode(block)?.encode_setting(Some(self.as_extension()), out)
+        Extensions::decode(block)?.encode_with(self.as_extension(), out)
     }
 }
 

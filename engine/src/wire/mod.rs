@@ -10,6 +10,28 @@
 //! | SessionTicket extension (type 35) | 3.2, Appendix A | [`ClientHelloTicketExt`], [`ServerHelloTicketExt`], [`Extensions`] |
 //! | NewSessionTicket (handshake type 4) | 3.3 | [`NewSessionTicket`] |
 //! | StatePlaintext, ClientIdentity | 4 | [`StatePlaintext`], [`ClientIdentity`], [`MasterSecret`] |
+//!
+//! ```
+//! use tessera::wire::{ClientHelloTicketExt, NewSessionTicket, WireError, fields};
+//!
+//! // A ClientHello extensions block: ec_point_formats, then SessionTicket with a 3-byte ticket.
+//! let block = [0, 13, 0, 11, 0, 2, 1, 0, 0, 35, 0, 3, 0xAA, 0xBB, 0xCC];
+//! let ext = ClientHelloTicketExt::find_in(&block)?;
+//! assert_eq!(ext.as_ref().and_then(|e| e.ticket()), Some(&[0xAA, 0xBB, 0xCC][..]));
+//!
+//! // Issue a ticket: NewSessionTicket with its handshake header.
+//! let mut msg = Vec::new();
+//! NewSessionTicket::new(7200, vec![1, 2, 3]).encode(&mut msg)?;
+//! assert_eq!(msg, [4, 0, 0, 9, 0, 0, 0x1c, 0x20, 0, 3, 1, 2, 3]);
+//!
+//! // Strict: one byte too many is an error that names the structure.
+//! msg.push(0);
+//! assert_eq!(
+//!     NewSessionTicket::decode(&msg),
+//!     Err(WireError::TrailingBytes { field: fields::HANDSHAKE, count: 1 })
+//! );
+//! # Ok::<(), WireError>(())
+//! ```
 #![forbid(unsafe_code)]
 
 pub mod codec;
