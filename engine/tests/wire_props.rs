@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use tessera::wire::{
     ClientHelloTicketExt, ClientIdentity, Extension, Extensions, MasterSecret, NewSessionTicket,
     PRE_SHARED_KEY_EXTENSION_TYPE, ProtocolVersion, SESSION_TICKET_EXTENSION_TYPE,
-    ServerHelloTicketExt, StatePlaintext, WireError, fields,
+    ServerHelloTicketExt, StatePlaintext, TicketLayout, WireError, fields,
 };
 
 // ---------------------------------------------------------------- strategies
@@ -322,6 +322,39 @@ proptest! {
         }
     }
 
+    #[test]
+    fn ticket_layout_splits(
+        name in any::<[u8; 16]>(),
+        iv in any::<[u8; 16]>(),
+        state in bytes(0..200),
+        mac in any::<[u8; 32]>(),
+        extra in bytes(1..8),
+    ) {
+        let mut openssl = [&name[..], &iv, &state, &mac].concat();
+        let len = u16::try_from(state.len()).unwrap().to_be_bytes();
+        let rfc = [&name[..], &iv, &len, &state, &mac].concat();
+        for (wire, layout) in [
+            (&rfc, TicketLayout::decode_rfc5077(&rfc).unwrap()),
+            (&openssl, TicketLayout::decode_openssl(&openssl).unwrap()),
+        ] {
+            prop_assert_eq!(layout.key_name.0, name);
+            prop_assert_eq!(layout.iv, iv);
+            prop_assert_eq!(layout.encrypted_state, &state[..]);
+            prop_assert_eq!(layout.mac, mac);
+            prop_assert_eq!(layout.authenticated, &wire[..wire.len() - 32]);
+        }
+        assert_every_prefix_fails(&rfc, |b| TicketLayout::decode_rfc5077(b).map(drop))?;
+        assert_trailing_rejected(&rfc, &extra, fields::TICKET, |b| TicketLayout::decode_rfc5077(b).map(drop))?;
+        // Without a length field only tickets shorter than the overhead are detectably short.
+        assert_every_prefix_fails(
+            &openssl[..TicketLayout::OPENSSL_OVERHEAD],
+            |b| TicketLayout::decode_openssl(b).map(drop),
+        )?;
+        openssl.extend_from_slice(&extra);
+        let longer = TicketLayout::decode_openssl(&openssl).unwrap();
+        prop_assert_eq!(longer.encrypted_state.len(), state.len() + extra.len());
+    }
+
     /// Random bytes never panic any decoder, and whatever does decode re-encodes to exactly
     /// the same bytes (the encoding is canonical, so decoding is strict).
     #[test]
@@ -339,6 +372,8 @@ proptest! {
         }
         let _ = ClientHelloTicketExt::find_in(&wire);
         let _ = ServerHelloTicketExt::find_in(&wire);
+        let _ = TicketLayout::decode_rfc5077(&wire);
+        let _ = TicketLayout::decode_openssl(&wire);
         if let Ok(x) = NewSessionTicket::decode(&wire) {
             prop_assert_eq!(encoded(|o| x.encode(o)), wire.clone());
         }

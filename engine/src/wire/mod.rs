@@ -10,6 +10,7 @@
 //! | SessionTicket extension (type 35) | 3.2, Appendix A | [`ClientHelloTicketExt`], [`ServerHelloTicketExt`], [`Extensions`] |
 //! | NewSessionTicket (handshake type 4) | 3.3 | [`NewSessionTicket`] |
 //! | StatePlaintext, ClientIdentity | 4 | [`StatePlaintext`], [`ClientIdentity`], [`MasterSecret`] |
+//! | ticket (public layout only) | 4 | [`TicketLayout`] |
 //!
 //! ```
 //! use tessera::wire::{ClientHelloTicketExt, NewSessionTicket, WireError, fields};
@@ -38,6 +39,7 @@ pub mod codec;
 pub mod extension;
 pub mod nst;
 pub mod state;
+pub mod ticket;
 
 pub use codec::{Reader, WireError};
 pub use extension::{
@@ -48,6 +50,7 @@ pub use nst::{HANDSHAKE_HEADER_LEN, HANDSHAKE_TYPE_NEW_SESSION_TICKET, NewSessio
 pub use state::{
     ClientAuthenticationType, ClientIdentity, MasterSecret, ProtocolVersion, StatePlaintext,
 };
+pub use ticket::TicketLayout;
 
 /// The field names [`WireError`] reports, one constant per field, so callers can match on
 /// them. Values are stable: `Struct.field` in the RFC's own spelling.
@@ -100,4 +103,15 @@ pub mod fields {
     pub const CERTIFICATE: &str = "ASN.1Cert";
     /// `ClientIdentity.psk_identity`.
     pub const PSK_IDENTITY: &str = "ClientIdentity.psk_identity";
+
+    /// A ticket taken as a whole (its length, trailing bytes).
+    pub const TICKET: &str = "ticket";
+    /// `ticket.key_name`.
+    pub const TICKET_KEY_NAME: &str = "ticket.key_name";
+    /// `ticket.iv`.
+    pub const TICKET_IV: &str = "ticket.iv";
+    /// `ticket.encrypted_state` (and, in RFC 5077 layout, its `uint16` length).
+    pub const TICKET_ENCRYPTED_STATE: &str = "ticket.encrypted_state";
+    /// `ticket.mac`.
+    pub const TICKET_MAC: &str = "ticket.mac";
 }
