@@ -123,10 +123,19 @@ impl std::error::Error for WireError {}
 /// A cursor over borrowed bytes whose every read is checked.
 ///
 /// Reads return slices borrowed from the input (`'a`), so decoding a ticket out of a
-/// ClientHello copies nothing.
-#[derive(Clone, Debug)]
+/// ClientHello copies nothing. `Debug` shows only the count of unread bytes, since a reader
+/// may be walking a decrypted state that holds a master secret.
+#[derive(Clone)]
 pub struct Reader<'a> {
     rest: &'a [u8],
+}
+
+impl fmt::Debug for Reader<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reader")
+            .field("remaining", &self.rest.len())
+            .finish()
+    }
 }
 
 impl<'a> Reader<'a> {
@@ -422,6 +431,12 @@ mod tests {
         );
         put_u24(&mut out, 0x01_0203, "g").unwrap();
         assert_eq!(&out[6..], [1, 2, 3]);
+    }
+
+    #[test]
+    fn debug_shows_no_bytes() {
+        let r = Reader::new(&[0xAB; 5]);
+        assert_eq!(format!("{r:?}"), "Reader { remaining: 5 }");
     }
 
     #[test]
