@@ -132,13 +132,17 @@ pub enum Error {
     BackendUnavailable(&'static str),
     /// I/O error with context.
     Io(String, std::io::Error),
+    /// A configuration value is out of range (e.g. a fleet period of 0 seconds).
+    InvalidConfig(&'static str),
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::KeyLength { what, len } => write!(f, "{what} has unsupported length {len}"),
-            Self::WeakKey(what) => write!(f, "{what} is all-zero or one repeated byte; refusing it"),
+            Self::WeakKey(what) => {
+                write!(f, "{what} is all-zero or one repeated byte; refusing it")
+            }
             Self::DuplicateKeyName => f.write_str("two keys share one key name"),
             Self::NoSealingKey => f.write_str("a key ring needs exactly one sealing key"),
             Self::KeyFile { path, line, msg } if *line > 0 => write!(f, "{path}:{line}: {msg}"),
@@ -151,6 +155,7 @@ impl fmt::Display for Error {
             Self::Rng => f.write_str("the OS random source failed"),
             Self::BackendUnavailable(b) => write!(f, "backend {b} is not available here"),
             Self::Io(ctx, e) => write!(f, "{ctx}: {e}"),
+            Self::InvalidConfig(what) => write!(f, "invalid configuration: {what}"),
         }
     }
 }
