@@ -595,6 +595,15 @@ fn bad_files_name_file_and_line_and_hide_secrets() {
             "AES key is all-zero",
         ),
     ];
+    // A pasted secret in a field name's place is not echoed.
+    let pasted = hex::encode(seq(0x41, 16));
+    let shown = assert_file_err(
+        parse_key_file(t(&format!("{tl} {pasted}=1")).as_bytes(), None, "p"),
+        "p",
+        2,
+        "unknown field",
+    );
+    assert!(!shown.contains(&pasted[..8]), "{shown}");
     for (i, (content, format, line, needle)) in cases.into_iter().enumerate() {
         let path = format!("/etc/keys/case{i}.key");
         let shown = assert_file_err(parse_key_file(&content, format, &path), &path, line, needle);
@@ -721,6 +730,19 @@ fn several_files_first_seals_rest_open() {
         Err(Error::Io(ctx, _)) => assert!(ctx.contains("absent.key"), "{ctx}"),
         other => panic!("expected Io error, got {other:?}"),
     }
+    // Oversized files are refused before being read.
+    let big = dir.join("big.keys");
+    std::fs::write(
+        &big,
+        vec![b'#'; tessera::keys::MAX_KEY_FILE_LEN as usize + 1],
+    )
+    .unwrap();
+    assert_file_err(
+        load_key_files(&[&big], None),
+        &big.display().to_string(),
+        0,
+        "implausibly large",
+    );
     // An explicit format applies to every file.
     assert_file_err(
         load_key_files(&[&p1, &p2], Some(KeyFileFormat::Nginx48)),

@@ -531,13 +531,13 @@ fn parse_tessera(bytes: &[u8], path: &str) -> Result<Vec<Entry>, Error> {
                 word.get(eq + 1..).unwrap_or_default(),
             );
             let Some(i) = TESSERA_FIELDS.iter().position(|f| f.as_bytes() == field) else {
-                return Err(err(format!(
-                    "unknown field '{}'",
-                    String::from_utf8_lossy(field)
-                        .chars()
-                        .take(24)
-                        .collect::<String>()
-                )));
+                // Echo the field name only when it looks like one (never a pasted secret).
+                let plausible =
+                    field.len() <= 16 && field.iter().all(|b| b.is_ascii_lowercase() || *b == b'_');
+                return Err(err(match core::str::from_utf8(field) {
+                    Ok(f) if plausible => format!("unknown field '{f}'"),
+                    _ => "unknown field".into(),
+                }));
             };
             let slot = values
                 .get_mut(i)
@@ -634,10 +634,20 @@ pub fn read_key_file(
     parse_key_file(&bytes, format, &shown)
 }
 
+/// Larger files are refused before reading: no key file needs more than a few kilobytes.
+pub const MAX_KEY_FILE_LEN: u64 = 1 << 20;
+
 fn read_secret(path: &Path, shown: &str) -> Result<Zeroizing<Vec<u8>>, Error> {
-    std::fs::read(path)
-        .map(Zeroizing::new)
-        .map_err(|e| Error::Io(format!("reading key file {shown}"), e))
+    let io = |e| Error::Io(format!("reading key file {shown}"), e);
+    let len = std::fs::metadata(path).map_err(io)?.len();
+    if len > MAX_KEY_FILE_LEN {
+        return Err(file_err(
+            shown,
+            0,
+            format!("key file of {len} bytes is implausibly large"),
+        ));
+    }
+    std::fs::read(path).map(Zeroizing::new).map_err(io)
 }
 
 /// Loads one or more key files into a ring. The first file's sealing key seals; every other
@@ -770,7 +780,8 @@ pub fn write_key_file(
     let sealers = keys.iter().filter(|(_, r)| *r == KeyRole::Sealing).count();
     // Size every buffer up front so pushing never reallocates (a reallocation would leave an
     // unzeroized copy of the secrets behind).
-    let mut out = Zeroizing::new(Vec::with_capacity(128 + 320 * keys.len()));
+    // Header and comment < 200 bytes; one tessera line <= 298 bytes; HAProxy lines 109.
+    let mut out = Zeroizing::new(Vec::with_capacity(512 + 320 * keys.len()));
     match format {
         KeyFileFormat::Nginx48 | KeyFileFormat::Nginx80 => {
             let [(key, _)] = keys else {

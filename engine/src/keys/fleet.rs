@@ -74,6 +74,7 @@ fn hmac_short_key(key: &[u8], parts: &[&[u8]]) -> Zeroizing<[u8; 32]> {
 /// HKDF-Expand (RFC 5869 section 2.3) for a 32-byte PRK, `info` given in parts, into `okm`
 /// (at most 255 * 32 bytes; callers here ask for at most 80).
 fn hkdf_expand(prk: &[u8; 32], info: &[&[u8]], okm: &mut [u8]) {
+    debug_assert!(okm.len() <= 255 * 32, "HKDF-Expand output limit");
     let mut previous = Zeroizing::new([0u8; 32]);
     for (i, chunk) in okm.chunks_mut(32).enumerate() {
         let counter = [(i as u8).wrapping_add(1)];

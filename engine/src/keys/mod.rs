@@ -11,8 +11,9 @@ mod ring;
 pub(crate) use key::is_weak;
 
 pub use file::{
-    KeyFileFormat, check_permissions, load_key_files, load_key_files_checked, parse_key_file,
-    parse_key_file_detailed, read_key_file, save_key_file, write_key_file, write_ring,
+    KeyFileFormat, MAX_KEY_FILE_LEN, check_permissions, load_key_files, load_key_files_checked,
+    parse_key_file, parse_key_file_detailed, read_key_file, save_key_file, write_key_file,
+    write_ring,
 };
 pub use fleet::{FleetDeriver, MAX_PREVIOUS_EPOCHS, MIN_FLEET_SECRET_LEN};
 pub use key::{CipherKind, KeyName, KeyTimes, TicketKey};
