@@ -794,3 +794,76 @@ fn permissive_key_files_are_reported() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+mod never_panics {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn all_formats() -> impl Strategy<Value = Option<KeyFileFormat>> {
+        prop_oneof![
+            Just(None),
+            proptest::sample::select(KeyFileFormat::ALL.to_vec()).prop_map(Some)
+        ]
+    }
+
+    fn valid_files() -> Vec<Vec<u8>> {
+        let ks: Vec<TicketKey> = (1..=3).map(|i| key(i, CipherKind::Aes128)).collect();
+        let k80 = key(9, CipherKind::Aes256);
+        let roles = [
+            (&ks[0], KeyRole::OpeningOnly),
+            (&ks[1], KeyRole::Sealing),
+            (&ks[2], KeyRole::OpeningOnly),
+        ];
+        vec![
+            write_key_file(KeyFileFormat::Tessera, &roles)
+                .unwrap()
+                .to_vec(),
+            write_key_file(KeyFileFormat::Haproxy48, &roles)
+                .unwrap()
+                .to_vec(),
+            write_key_file(KeyFileFormat::Nginx48, &roles[..1])
+                .unwrap()
+                .to_vec(),
+            write_key_file(KeyFileFormat::Nginx80, &[(&k80, KeyRole::Sealing)])
+                .unwrap()
+                .to_vec(),
+            write_key_file(KeyFileFormat::Haproxy80, &[(&k80, KeyRole::Sealing)])
+                .unwrap()
+                .to_vec(),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..200), format in all_formats()) {
+            let _ = parse_key_file(&bytes, format, "fuzz");
+        }
+
+        #[test]
+        fn mutated_valid_files(
+            which in 0usize..5,
+            edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..4),
+            cut in any::<usize>(),
+            format in all_formats(),
+        ) {
+            let mut file = valid_files().swap_remove(which);
+            for (pos, byte) in edits {
+                let i = pos % file.len();
+                file[i] = byte;
+            }
+            file.truncate(cut % (file.len() + 1));
+            if let Ok(keys) = parse_key_file(&file, format, "fuzz") {
+                // Whatever parses has unique names and at most one sealing key.
+                let sealers = keys.iter().filter(|(_, r)| *r == KeyRole::Sealing).count();
+                prop_assert!(sealers <= 1);
+                let mut names: Vec<_> = keys.iter().map(|(k, _)| k.name()).collect();
+                names.sort();
+                names.dedup();
+                prop_assert_eq!(names.len(), keys.len());
+            }
+        }
+    }
+}
