@@ -344,8 +344,9 @@ fn parse_nginx(bytes: &[u8], cipher: CipherKind, path: &str) -> Result<Vec<Entry
         ));
     }
     let field = |r: core::ops::Range<usize>| bytes.get(r).unwrap_or_default();
-    let mut key_name = [0u8; 16];
-    key_name.copy_from_slice(field(0..16));
+    let key_name: [u8; 16] = field(0..16)
+        .try_into()
+        .map_err(|_| file_err(path, 0, "truncated key name"))?;
     // nginx: 48 = name | aes | hmac; 80 = name | hmac | aes.
     let (aes, hmac) = match cipher {
         CipherKind::Aes128 => (field(16..32), field(32..48)),
@@ -425,8 +426,10 @@ fn parse_haproxy(
         }
         let k = (n - 16) / 2;
         let decoded = buf.get(..n).unwrap_or_default();
-        let mut key_name = [0u8; 16];
-        key_name.copy_from_slice(decoded.get(..16).unwrap_or(&[0; 16]));
+        let key_name: [u8; 16] = decoded
+            .get(..16)
+            .and_then(|n| n.try_into().ok())
+            .ok_or_else(|| file_err(path, line_no, "truncated key name"))?;
         let aes = decoded.get(16..16 + k).unwrap_or_default();
         let hmac = decoded.get(16 + k..n).unwrap_or_default();
         let key = TicketKey::new(key_name, aes, hmac).map_err(|e| key_err(path, line_no, e))?;

@@ -234,7 +234,8 @@ impl KeyRing {
     }
 
     /// The key with this name and its role, or `None`. O(1); the name comparison runs in
-    /// constant time.
+    /// constant time. The key's time window is not checked here: the open path asks
+    /// [`TicketKey::can_open_at`] (and sealers [`TicketKey::can_seal_at`]).
     pub fn find(&self, name: &[u8; 16]) -> Option<(&TicketKey, KeyRole)> {
         let i = self.index.get(name)?;
         let key = self.keys.get(i)?;
