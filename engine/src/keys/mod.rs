@@ -1,6 +1,6 @@
 //! Ticket keys: one key ([`TicketKey`]), the ring of keys a server holds ([`KeyRing`],
-//! [`SharedKeyRing`]), the key files fleets already use ([`file`]), and fleet-wide derivation
-//! ([`FleetDeriver`]).
+//! [`SharedKeyRing`]), the key files fleets already use ([`file`](mod@file)), and fleet-wide
+//! derivation ([`FleetDeriver`]).
 #![forbid(unsafe_code)]
 
 pub mod file;
