@@ -300,3 +300,21 @@ fn debug_never_shows_secrets() {
         );
     }
 }
+
+#[test]
+fn update_applies_on_the_latest_ring_or_changes_nothing() {
+    let shared = SharedKeyRing::new(ring(2));
+    let published = shared.update(|r| r.rotated(key(7))).unwrap();
+    assert_eq!(published.sealing_key().name(), key(7).name());
+    assert_eq!(shared.load().len(), 3);
+    assert!(matches!(
+        shared.update(|r| r.rotated(key(7))),
+        Err(Error::DuplicateKeyName)
+    ));
+    assert_eq!(shared.load().len(), 3);
+    assert!(matches!(
+        shared.update(|r| r.without(&key(7).name().0)),
+        Err(Error::NoSealingKey)
+    ));
+    assert_eq!(shared.load().sealing_key().name(), key(7).name());
+}

@@ -194,7 +194,8 @@ impl KeyRing {
     }
 
     /// A ring from keys tagged with their roles, in any order: exactly one must be
-    /// [`KeyRole::Sealing`] ([`Error::NoSealingKey`] otherwise). Opening-only keys keep their order.
+    /// [`KeyRole::Sealing`] ([`Error::NoSealingKey`] otherwise). Opening-only keys keep their
+    /// order.
     pub fn from_roles(keys: Vec<(TicketKey, KeyRole)>) -> Result<Self, Error> {
         let mut sealing = None;
         let mut opening = Vec::with_capacity(keys.len().saturating_sub(1));
@@ -393,6 +394,41 @@ impl SharedKeyRing {
     /// Publishes `ring` and returns the snapshot it replaced.
     pub fn swap(&self, ring: KeyRing) -> Arc<KeyRing> {
         self.current.swap(Arc::new(ring))
+    }
+
+    /// Atomically replaces the ring with `f(current)`, retrying `f` on the newer ring if another
+    /// writer published in between (so no update is lost). An error from `f` leaves the ring
+    /// unchanged and is returned. Returns the ring now published.
+    ///
+    /// ```
+    /// # use tessera::keys::{CipherKind, KeyRing, SharedKeyRing, TicketKey};
+    /// let shared = SharedKeyRing::new(KeyRing::single(TicketKey::generate(CipherKind::Aes128)?));
+    /// let next = TicketKey::generate(CipherKind::Aes128)?;
+    /// shared.update(|ring| ring.rotated(next.clone()))?;
+    /// assert_eq!(shared.load().len(), 2);
+    /// # Ok::<(), tessera::Error>(())
+    /// ```
+    pub fn update<F>(&self, mut f: F) -> Result<Arc<KeyRing>, Error>
+    where
+        F: FnMut(&KeyRing) -> Result<KeyRing, Error>,
+    {
+        let mut outcome = Ok(());
+        let mut published = None;
+        self.current.rcu(|ring| match f(ring) {
+            Ok(next) => {
+                outcome = Ok(());
+                let next = Arc::new(next);
+                published = Some(Arc::clone(&next));
+                next
+            }
+            Err(e) => {
+                outcome = Err(e);
+                published = None;
+                Arc::clone(ring)
+            }
+        });
+        outcome?;
+        Ok(published.unwrap_or_else(|| self.current.load_full()))
     }
 
     /// Atomically publishes a ring without the opening-only key `name`. Returns true when the
