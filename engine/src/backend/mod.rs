@@ -6,3 +6,5 @@
 mod portable;
 
 pub(crate) use portable::KeyMaterial;
+#[doc(hidden)]
+pub use portable::hazmat;
