@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use tessera::format::TicketFormat;
 use tessera::wire::{
     ClientHelloTicketExt, ClientIdentity, Extension, Extensions, HANDSHAKE_TYPE_NEW_SESSION_TICKET,
-    NewSessionTicket, SESSION_TICKET_EXTENSION_TYPE, StatePlaintext, WireError,
+    NewSessionTicket, SESSION_TICKET_EXTENSION_TYPE, StatePlaintext, TicketLayout, WireError,
 };
 
 use crate::args::{InspectArgs, InspectAs};
@@ -196,51 +196,48 @@ fn ticket_layout(t: &[u8]) -> Value {
 
 /// The fields of `t` read as `format`, or `None` when its size or length field rule it out.
 fn layout_as(format: TicketFormat, t: &[u8]) -> Option<Value> {
-    if t.len() < format.min_len() {
-        return None;
-    }
-    let (iv_len, len_field, trailer) = match format {
-        TicketFormat::Rfc5077 => (16, 2, 32),
-        TicketFormat::OpenSsl => (16, 0, 32),
-        TicketFormat::Aead => (24, 0, 16),
-    };
-    let iv = t.get(16..16 + iv_len)?;
-    let body_start = 16 + iv_len + len_field;
-    let body_len = t.len().checked_sub(body_start + trailer)?;
-    let body = t.get(body_start..body_start + body_len)?;
-    let trailer_bytes = t.get(body_start + body_len..)?;
-    let (iv_name, trailer_name) = if format == TicketFormat::Aead {
-        ("nonce", "tag")
-    } else {
-        ("iv", "mac")
-    };
-    let mut v = json!({ "ciphertext_len": body.len() });
-    v[iv_name] = json!(hex::encode(iv));
-    v[trailer_name] = json!(hex::encode(trailer_bytes));
+    const CBC: &str = "AES-CBC (AES-128 or AES-256 by key) + HMAC-SHA-256";
     match format {
-        TicketFormat::Rfc5077 => {
-            let field: [u8; 2] = t.get(32..34)?.try_into().ok()?;
-            let declared = usize::from(u16::from_be_bytes(field));
-            if declared != body.len() || body.is_empty() || body.len() % 16 != 0 {
+        TicketFormat::Rfc5077 | TicketFormat::OpenSsl => {
+            let layout = if format == TicketFormat::Rfc5077 {
+                TicketLayout::decode_rfc5077(t)
+            } else {
+                TicketLayout::decode_openssl(t)
+            }
+            .ok()?;
+            let ct = layout.encrypted_state.len();
+            if ct == 0 || ct % 16 != 0 {
                 return None;
             }
-            v["length_field"] = json!(declared);
-            v["state_len_max"] = json!(body.len() - 1);
-            v["cipher"] = json!("AES-CBC (128 or 256 by key) + HMAC-SHA-256");
-        }
-        TicketFormat::OpenSsl => {
-            if body.is_empty() || body.len() % 16 != 0 {
-                return None;
+            let mut v = json!({
+                "iv": hex::encode(layout.iv),
+                "ciphertext_len": ct,
+                // PKCS#7 adds 1..=16 bytes.
+                "state_len_range": [ct - 16, ct - 1],
+                "mac": hex::encode(layout.mac),
+                "cipher": CBC,
+            });
+            if format == TicketFormat::Rfc5077 {
+                v["length_field"] = json!(ct);
             }
-            v["state_len_max"] = json!(body.len() - 1);
-            v["cipher"] = json!("AES-CBC (128 or 256 by key) + HMAC-SHA-256");
+            Some(v)
         }
         TicketFormat::Aead => {
-            v["state_len"] = json!(body.len());
-            v["cipher"] = json!("XAES-256-GCM, key name as AAD");
+            if t.len() < format.min_len() {
+                return None;
+            }
+            let nonce = t.get(16..16 + format.iv_len())?;
+            let body = t.get(16 + format.iv_len()..t.len().checked_sub(16)?)?;
+            let tag = t.get(t.len() - 16..)?;
+            Some(json!({
+                "nonce": hex::encode(nonce),
+                "ciphertext_len": body.len(),
+                "state_len": body.len(),
+                "tag": hex::encode(tag),
+                "cipher": "XAES-256-GCM, key name as associated data",
+            }))
         }
     }
-    Some(v)
 }
 
 fn state(s: &StatePlaintext) -> Value {
