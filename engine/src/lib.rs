@@ -17,3 +17,8 @@ pub mod wire;
 
 pub use error::{Error, RejectReason, Rejected};
 pub use keys::{CipherKind, KeyName, KeyTimes, TicketKey};
+
+/// README.md's Rust examples, compiled and run as doctests so the README never goes stale.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -244,3 +244,40 @@ fn stdin_and_stdout_with_dash() {
     assert_eq!(ticket.len(), 16 + 16 + 64 + 32);
     assert_eq!(pipe(&common("open"), &ticket), state);
 }
+
+#[test]
+fn key_time_windows_are_enforced() {
+    let dir = TempDir::new("cli-times");
+    let key = dir.join("k");
+    cli::gen_key("tessera", &key);
+    let text = fs::read_to_string(&key).unwrap();
+    assert!(text.starts_with("tessera-ticket-keys v1"), "{text}");
+    assert!(
+        text.contains("created="),
+        "gen stamps the creation time: {text}"
+    );
+    let state = dir.join("state");
+    fs::write(&state, support::random_bytes(40)).unwrap();
+    let ticket = dir.join("t");
+    cli::seal(&key, "aead", &state, &ticket, None).expect_code(0);
+
+    // The same key, but its windows closed long ago (1970).
+    let expired = dir.join("expired");
+    let past = text
+        .replace("seal_until=-", "seal_until=500")
+        .replace("open_until=-", "open_until=1000");
+    assert_ne!(past, text, "the generated key has open windows: {text}");
+    fs::write(&expired, past).unwrap();
+    let run = cli::open(&expired, "aead", &ticket, &dir.join("o")).expect_code(1);
+    assert!(run.stderr.contains("expired"), "{}", run.stderr);
+    assert!(!dir.join("o").exists());
+    let run = cli::seal(&expired, "aead", &state, &dir.join("t2"), None).expect_code(2);
+    assert!(run.stderr.contains("may not seal"), "{}", run.stderr);
+    // A forged ticket under the expired key is a MAC failure, not "expired".
+    let mut forged = fs::read(&ticket).unwrap();
+    let last = forged.len() - 1;
+    forged[last] ^= 1;
+    fs::write(dir.join("forged"), forged).unwrap();
+    let run = cli::open(&expired, "aead", &dir.join("forged"), &dir.join("o")).expect_code(1);
+    assert!(run.stderr.contains("bad_mac"), "{}", run.stderr);
+}

@@ -3,6 +3,7 @@
 use rand_core::OsRng;
 use tessera::format::{self, TicketFormat};
 use tessera::{RejectReason, Rejected};
+use zeroize::Zeroizing;
 
 use crate::args::{OpenArgs, SealArgs, TicketFormatArg};
 use crate::fail::Failure;
@@ -56,21 +57,19 @@ pub(crate) fn open(a: &OpenArgs) -> Result<(), Failure> {
     let format = ticket_format(a.ticket_format);
     let ring = keycmd::load_ring(&a.key)?;
     let ticket = io::read_input(&a.input)?;
-    let now = keycmd::now();
-    // A key past its opening window is as good as gone: the ticket must not open.
-    if let Ok(name) = format::key_name(format, &ticket) {
-        if ring.find(name).is_some_and(|(k, _)| !k.can_open_at(now)) {
-            return Err(Rejected(RejectReason::Expired).into());
-        }
-    }
     let max_len = format.max_ticket_len(format.max_state_len());
-    let mut state = Vec::new();
-    format::open_with(
+    let mut state = Zeroizing::new(Vec::new());
+    let key = format::open_with(
         format,
         &ticket,
         max_len,
         |name| ring.find(name).map(|(k, _)| k),
         &mut state,
     )?;
+    // Only a ticket that authenticated is judged on its key's window: a key past `open_until`
+    // is as good as deleted, so the ticket must not open (and its state is not written).
+    if !key.can_open_at(keycmd::now()) {
+        return Err(Rejected(RejectReason::Expired).into());
+    }
     io::write_output(&a.out, &state)
 }
