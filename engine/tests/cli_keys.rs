@@ -208,3 +208,47 @@ fn convert_refuses_a_format_that_cannot_hold_the_key() {
     assert!(!run.stderr.is_empty());
     assert!(!dir.join("x").exists(), "nothing written on failure");
 }
+
+#[test]
+fn haproxy_second_to_last_line_seals() {
+    let dir = TempDir::new("cli-haproxy");
+    let mut lines = Vec::new();
+    let mut names = Vec::new();
+    for i in 0..3 {
+        let one = dir.join(&format!("one{i}"));
+        cli::gen_key("haproxy80", &one);
+        let line = fs::read_to_string(&one).unwrap().trim().to_owned();
+        names.push(hex::encode(&STANDARD.decode(&line).unwrap()[..16]));
+        lines.push(line);
+    }
+    let file = dir.join("tls-ticket-keys");
+    fs::write(
+        &file,
+        format!("# rotated by appending\n{}\n", lines.join("\n")),
+    )
+    .unwrap();
+
+    let run = tessera([
+        "keys".as_ref(),
+        "show".as_ref(),
+        "--key-file".as_ref(),
+        p(&file),
+    ])
+    .expect_code(0);
+    let text = run.stdout_text();
+    let sealing: Vec<&str> = text.lines().filter(|l| l.contains("seals")).collect();
+    assert_eq!(sealing.len(), 1, "{text}");
+    assert!(
+        sealing[0].contains(&names[1]),
+        "the second-to-last line seals:\n{text}"
+    );
+
+    let state = dir.join("state");
+    fs::write(&state, support::random_bytes(48)).unwrap();
+    let ticket = dir.join("ticket");
+    cli::seal(&file, "openssl", &state, &ticket, None).expect_code(0);
+    assert_eq!(hex::encode(&fs::read(&ticket).unwrap()[..16]), names[1]);
+    // Each single-key file opens only its own tickets.
+    cli::open(&dir.join("one1"), "openssl", &ticket, &dir.join("o")).expect_code(0);
+    cli::open(&dir.join("one2"), "openssl", &ticket, &dir.join("o2")).expect_code(1);
+}

@@ -299,3 +299,29 @@ fn nginx_tls13_48_byte_key() {
 fn nginx_tls13_80_byte_key() {
     interop("nginx_tls13_80_byte_key", 80, Tls::V13);
 }
+
+/// The harness's own DER walk and PEM round trip, on a hand-built SSL_SESSION-shaped value:
+/// SEQUENCE { INTEGER 1, INTEGER 0x0303, OCTET cipher, OCTET sid, OCTET master(3),
+/// [10] { OCTET ticket(2) } }. Runs without nginx.
+#[test]
+fn saved_session_walk_and_splice() {
+    let der = vec![
+        0x30, 0x19, 0x02, 0x01, 0x01, 0x02, 0x02, 0x03, 0x03, 0x04, 0x02, 0xc0, 0x2c, 0x04, 0x01,
+        0x00, 0x04, 0x03, 0xaa, 0xbb, 0xcc, 0xaa, 0x04, 0x04, 0x02, 0x11, 0x22,
+    ];
+    let s = SavedSession { der };
+    assert_eq!(s.ticket(), &[0x11, 0x22]);
+    assert_eq!(s.master_key(), &[0xaa, 0xbb, 0xcc]);
+    let t = s.with_ticket(&[0x33, 0x44]);
+    assert_eq!(t.ticket(), &[0x33, 0x44]);
+    assert_eq!(t.der.len(), s.der.len());
+    let dir = TempDir::new("pem");
+    let path = dir.join("s.pem");
+    t.write(&path);
+    assert!(
+        fs::read_to_string(&path)
+            .unwrap()
+            .starts_with("-----BEGIN SSL SESSION PARAMETERS-----\n")
+    );
+    assert_eq!(SavedSession::read(&path).der, t.der);
+}

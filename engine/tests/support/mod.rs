@@ -27,7 +27,9 @@ pub(crate) fn in_ci() -> bool {
 /// given absolute fallbacks (nginx lives in /usr/sbin, often not on a user's PATH).
 pub(crate) fn find_tool(name: &str, env_override: &str, fallbacks: &[&str]) -> Option<PathBuf> {
     if let Some(p) = std::env::var_os(env_override) {
-        return Some(PathBuf::from(p));
+        // An override that names no file means "not installed", never a fallback.
+        let p = PathBuf::from(p);
+        return p.is_file().then_some(p);
     }
     let on_path = std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
@@ -465,36 +467,4 @@ pub(crate) fn flip_bit(bytes: &[u8], index: usize) -> Vec<u8> {
     let mut v = bytes.to_vec();
     v[index] ^= 0x01;
     v
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A hand-built SSL_SESSION-shaped DER: SEQUENCE { INTEGER 1, INTEGER 0x0303, OCTET cipher,
-    /// OCTET sid, OCTET master(3), [10] { OCTET ticket(2) } }.
-    fn sample() -> Vec<u8> {
-        vec![
-            0x30, 0x19, 0x02, 0x01, 0x01, 0x02, 0x02, 0x03, 0x03, 0x04, 0x02, 0xc0, 0x2c, 0x04,
-            0x01, 0x00, 0x04, 0x03, 0xaa, 0xbb, 0xcc, 0xaa, 0x04, 0x04, 0x02, 0x11, 0x22,
-        ]
-    }
-
-    #[test]
-    fn walks_to_ticket_and_master_key() {
-        let s = SavedSession { der: sample() };
-        assert_eq!(s.ticket(), &[0x11, 0x22]);
-        assert_eq!(s.master_key(), &[0xaa, 0xbb, 0xcc]);
-        let t = s.with_ticket(&[0x33, 0x44]);
-        assert_eq!(t.ticket(), &[0x33, 0x44]);
-    }
-
-    #[test]
-    fn rejects_truncated_der() {
-        let der = sample();
-        for cut in 0..der.len() {
-            let _ = read_tlv(&der[..cut], 0).and_then(|t| children(&der[..cut], t));
-        }
-        assert!(read_tlv(&der[..5], 0).is_err());
-    }
 }
