@@ -13,10 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use rand_core::OsRng;
 use support::{ChildGuard, SavedSession, TempDir, Tls};
-use tessera::format::{self, TicketFormat};
-use tessera::keys;
+use tessera::{TicketFormat, Ticketer, keys};
 
 /// A running nginx serving TLS on 127.0.0.1 with a fixed ticket key file.
 struct Nginx {
@@ -236,30 +234,16 @@ fn interop(test: &str, key_len: usize, tls: Tls) {
     nginx.guard.stop();
 }
 
-/// Opens `ticket` with tessera under the nginx key file (OpenSsl format) and reseals the state
-/// under a fresh random IV with the same key.
+/// Opens `ticket` with tessera (the embedder's [`Ticketer`], OpenSsl format) under nginx's own
+/// key file, and reseals the state under a fresh random IV with the same key.
 fn tessera_open_and_reseal(key_file: &Path, ticket: &[u8]) -> (Vec<u8>, Vec<u8>) {
     let ring = keys::load_key_files(&[key_file], None).expect("tessera reads nginx's key file");
-    let format = TicketFormat::OpenSsl;
+    let ticketer = Ticketer::new(ring, TicketFormat::OpenSsl);
     let mut state = Vec::new();
-    let max_len = format.max_ticket_len(format.max_state_len());
-    format::open_with(
-        format,
-        ticket,
-        max_len,
-        |name| ring.find(name).map(|(k, _)| k),
-        &mut state,
-    )
-    .unwrap_or_else(|r| panic!("tessera must open nginx's ticket: {r}"));
-    let mut resealed = Vec::new();
-    format::seal(
-        format,
-        ring.sealing_key(),
-        &mut OsRng,
-        &state,
-        &mut resealed,
-    )
-    .expect("reseal");
+    ticketer
+        .open(ticket, &mut state)
+        .unwrap_or_else(|r| panic!("tessera must open nginx's ticket: {r}"));
+    let resealed = ticketer.seal(&state).expect("reseal");
     (state, resealed)
 }
 
