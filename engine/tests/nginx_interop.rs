@@ -259,6 +259,22 @@ fn cli_open_matches(dir: &TempDir, key_file: &Path, ticket: &[u8], state: &[u8])
         state,
         "`tessera open` agrees with the library"
     );
+    // `tessera inspect` reads nginx's ticket layout without keys.
+    let run = support::cli::tessera([
+        std::ffi::OsStr::new("inspect"),
+        "--in".as_ref(),
+        input.as_os_str(),
+    ])
+    .expect_code(0);
+    let v: serde_json::Value = serde_json::from_slice(&run.stdout).expect("inspect prints JSON");
+    assert_eq!(v["kind"], "ticket");
+    assert_eq!(v["key_name"], hex::encode(&ticket[..16]));
+    assert!(
+        v["fits"]
+            .as_array()
+            .is_some_and(|f| f.contains(&"openssl".into())),
+        "{v}"
+    );
 }
 
 #[cfg(not(feature = "cli"))]
