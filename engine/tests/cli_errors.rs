@@ -150,3 +150,29 @@ fn unreadable_input_and_unwritable_output_exit_2() {
     .expect_code(2);
     assert!(run.stderr.contains("nope"), "{}", run.stderr);
 }
+
+#[test]
+fn oversized_inputs_are_refused_without_reading_them_whole() {
+    let dir = TempDir::new("cli-big");
+    let key = dir.join("k");
+    cli::gen_key("nginx48", &key);
+    // Longer than any ticket (2^16-1): a rejection, like any bad ticket.
+    let big = dir.join("big");
+    fs::write(&big, vec![0x41u8; 70_000]).unwrap();
+    let run = cli::open(&key, "openssl", &big, &dir.join("o")).expect_code(1);
+    assert!(run.stderr.contains("too_long"), "{}", run.stderr);
+    // Longer than any sealable state: a usage error.
+    let run = cli::seal(&key, "openssl", &big, &dir.join("t"), None).expect_code(2);
+    assert!(run.stderr.contains("too long"), "{}", run.stderr);
+    // A "key file" of 2 MiB.
+    let huge = dir.join("huge.key");
+    fs::write(&huge, vec![0x41u8; 2 << 20]).unwrap();
+    let run = tessera([
+        "keys".as_ref(),
+        "show".as_ref(),
+        "--key-file".as_ref(),
+        p(&huge),
+    ])
+    .expect_code(2);
+    assert!(run.stderr.contains("huge.key"), "{}", run.stderr);
+}

@@ -24,7 +24,16 @@ const AUTO_ORDER: [InspectAs; 4] = [
 ];
 
 pub(crate) fn run(a: &InspectArgs) -> Result<(), Failure> {
-    let raw = io::read_input(&a.input)?;
+    // Nothing inspect decodes is larger than a certificate list (2^24-1) plus a little framing;
+    // hex text is twice that plus whitespace.
+    const LIMIT: usize = 1 << 26;
+    let raw = io::read_input(&a.input, LIMIT)?;
+    if raw.len() > LIMIT {
+        return Err(Failure::usage(format!(
+            "{}: larger than {LIMIT} bytes; too large for any structure inspect decodes",
+            a.input.display()
+        )));
+    }
     let bytes = if a.hex {
         io::decode_hex(&a.input.display().to_string(), &raw)?
     } else {

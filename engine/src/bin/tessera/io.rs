@@ -6,17 +6,23 @@ use std::path::Path;
 
 use crate::fail::Failure;
 
-/// Reads a whole file (or stdin for `-`).
-pub(crate) fn read_input(path: &Path) -> Result<Vec<u8>, Failure> {
+/// Reads a file (or stdin for `-`), at most `limit + 1` bytes: enough for the caller to see
+/// that the input is too long without letting a huge or endless input fill memory.
+pub(crate) fn read_input(path: &Path, limit: usize) -> Result<Vec<u8>, Failure> {
+    let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+    let mut buf = Vec::new();
     if path == Path::new("-") {
-        let mut buf = Vec::new();
         std::io::stdin()
             .lock()
+            .take(cap)
             .read_to_end(&mut buf)
             .map_err(|e| Failure::usage(format!("reading stdin: {e}")))?;
         return Ok(buf);
     }
-    fs::read(path).map_err(|e| Failure::usage(format!("{}: {e}", path.display())))
+    fs::File::open(path)
+        .and_then(|f| f.take(cap).read_to_end(&mut buf))
+        .map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?;
+    Ok(buf)
 }
 
 /// Writes a whole file (or stdout for `-`).

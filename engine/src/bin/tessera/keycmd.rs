@@ -1,6 +1,7 @@
 //! `tessera keys gen|show|convert`, and key-file loading for `seal`/`open`.
 
 use std::fs;
+use std::io::Read as _;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -61,8 +62,18 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
 /// stderr when the file is readable or writable by group or others.
 fn read_keys(k: &KeyFileArgs) -> Result<(KeyFileFormat, Vec<(TicketKey, KeyRole)>), Failure> {
     let label = k.key_file.display().to_string();
-    let bytes =
-        Zeroizing::new(fs::read(&k.key_file).map_err(|e| Failure::usage(format!("{label}: {e}")))?);
+    // Read at most one byte past the cap, so a huge or endless file (a device, a FIFO) is
+    // refused instead of filling memory.
+    let mut bytes = Zeroizing::new(Vec::new());
+    fs::File::open(&k.key_file)
+        .and_then(|f| f.take(keys::MAX_KEY_FILE_LEN + 1).read_to_end(&mut bytes))
+        .map_err(|e| Failure::usage(format!("{label}: {e}")))?;
+    if bytes.len() as u64 > keys::MAX_KEY_FILE_LEN {
+        return Err(Failure::usage(format!(
+            "{label}: larger than {} bytes; not a key file",
+            keys::MAX_KEY_FILE_LEN
+        )));
+    }
     if let Some(warning) = keys::check_permissions(&k.key_file) {
         eprintln!("tessera: warning: {warning}");
     }

@@ -21,7 +21,8 @@ pub(crate) fn ticket_format(f: TicketFormatArg) -> TicketFormat {
 pub(crate) fn seal(a: &SealArgs) -> Result<(), Failure> {
     let format = ticket_format(a.ticket_format);
     let ring = keycmd::load_ring(&a.key)?;
-    let state = io::read_input(&a.input)?;
+    // One byte past the longest sealable state is enough for the library to refuse it.
+    let state = Zeroizing::new(io::read_input(&a.input, format.max_state_len())?);
     let key = ring.sealing_key();
     let now = keycmd::now();
     if !key.can_seal_at(now) {
@@ -56,7 +57,8 @@ pub(crate) fn seal(a: &SealArgs) -> Result<(), Failure> {
 pub(crate) fn open(a: &OpenArgs) -> Result<(), Failure> {
     let format = ticket_format(a.ticket_format);
     let ring = keycmd::load_ring(&a.key)?;
-    let ticket = io::read_input(&a.input)?;
+    // One byte past the longest possible ticket is enough for a `too_long` rejection.
+    let ticket = io::read_input(&a.input, format::MAX_TICKET_LEN)?;
     // The embedder's open path, so the CLI judges tickets exactly as a server would: length,
     // layout, key (unknown or revoked), MAC, decryption, padding, then the key's opening window
     // (`expired`, checked only after the MAC). Any state size a format can carry is accepted.
