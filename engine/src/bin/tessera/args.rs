@@ -21,9 +21,12 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
-    /// Seal a session state into a ticket with the file's sealing key (the first key).
+    /// Seal a session state into a ticket with the key file's sealing key.
+    ///
+    /// The sealing key is nginx's one key, HAProxy's second-to-last line, or tessera's first
+    /// `role=seal` key; a key past its `seal_until` is refused.
     Seal(SealArgs),
-    /// Open a ticket with any key in the file; exit 1 with the reason when it is rejected.
+    /// Open a ticket with the key it names; exit 1 with the reason when it is rejected.
     Open(OpenArgs),
     /// Decode a NewSessionTicket, SessionTicket extension, ticket layout or StatePlaintext
     /// without keys; JSON on stdout.
@@ -62,7 +65,8 @@ pub(crate) enum TicketFormatArg {
     Rfc5077,
     /// OpenSSL/BoringSSL/nginx/HAProxy: no length field, MAC over name|iv|ciphertext.
     Openssl,
-    /// AES-GCM with the key name as associated data.
+    /// XAES-256-GCM (AES-GCM under a per-ticket derived key, 24-byte random nonce), key name
+    /// as associated data.
     Aead,
 }
 
@@ -133,7 +137,7 @@ pub(crate) struct SealArgs {
     /// Where to write the ticket (raw bytes; `-` = stdout).
     #[arg(long, value_name = "TICKET")]
     pub(crate) out: PathBuf,
-    /// FOR KNOWN-ANSWER TESTS ONLY: use this IV (CBC formats, 16 bytes) or nonce (aead) in hex
+    /// FOR KNOWN-ANSWER TESTS ONLY: use this IV (CBC formats, 16 bytes) or nonce (aead, 24 bytes) in hex
     /// instead of a random one. Reusing an IV/nonce under one key leaks plaintext (and for
     /// aead, the authentication key); never use it for live tickets.
     #[arg(long, value_name = "HEX")]
