@@ -288,8 +288,18 @@ pub(crate) fn s_client(
     if let Some(mut stdin) = child.stdin.take() {
         use std::io::Write as _;
         if tls == Tls::V13 {
-            // Give the server's post-handshake NewSessionTicket time to arrive, then quit.
-            thread::sleep(Duration::from_millis(300));
+            // The server's NewSessionTicket arrives after the handshake: wait until s_client has
+            // saved it (or, without -sess_out, a moment), then quit.
+            let deadline = Instant::now() + Duration::from_secs(10);
+            thread::sleep(Duration::from_millis(200));
+            while let Some(p) = sess_out {
+                if fs::read_to_string(p).is_ok_and(|t| t.contains(PEM_END))
+                    || Instant::now() > deadline
+                {
+                    break;
+                }
+                thread::sleep(Duration::from_millis(20));
+            }
             let _ = stdin.write_all(b"Q\n");
         }
     }
