@@ -1,0 +1,86 @@
+//! Per-core workers for streaming use, rayon splitting for one huge batch, and the per-worker
+//! CSPRNG that feeds IVs and nonces.
+//!
+//! # Streaming: [`Pool`]
+//! An edge server answers handshakes one at a time, but the SIMD kernels want many tickets per
+//! call. A [`Pool`] runs one worker thread per core (pinned with `core_affinity` when allowed),
+//! each fed by its own bounded `crossbeam-channel` queue. A worker collects requests into a batch
+//! and hands the batch to its own [`BatchHandler`] when either
+//! - the batch holds [`PoolConfig::max_batch`] requests ([`FlushReason::Full`]), or
+//! - the oldest request in it has waited [`PoolConfig::flush_deadline`]
+//!   ([`FlushReason::Deadline`]); a deadline of zero flushes whatever the queue held.
+//!
+//! So a lone request is never held back waiting for lanes to fill: the reason Linux dropped its
+//! multi-buffer hash drivers was exactly that latency under light load. Waiting is blocking
+//! (`recv_deadline`), never busy spinning, unless [`PoolConfig::spin`] asks for a short spin.
+//!
+//! Handlers are generic: the pool knows nothing about tickets. A handler for sealing would wrap
+//! `seal_many`, one for opening `open_many`; each worker owns one handler instance (built by a
+//! factory closure on the worker's own thread, after pinning) with its scratch buffers and its
+//! own [`IvRng`], so the hot path shares nothing between cores.
+//!
+//! ## Submitting
+//! [`PoolHandle`] is cheap to clone (one `Arc`) and is `Send + Sync`:
+//! - [`PoolHandle::submit`] returns a [`Pending`] one-shot answer (one small allocation per
+//!   request: fine for a server, too slow for a load generator);
+//! - [`PoolHandle::submit_with`] takes a caller-chosen `u64` id and a [`ReplyTo`] (a channel or
+//!   a callback) shared by all requests: no allocation per request, for millions of requests.
+//!
+//! Queues are bounded. `submit*` blocks while the chosen worker's queue is full (after trying
+//! the others once); `try_submit*` never blocks and hands the request back in
+//! [`SubmitError::Full`] (counted in [`PoolStats::rejected_full`]).
+//!
+//! ## Guarantees
+//! - Every accepted request is answered exactly once: with the handler's response, or with a
+//!   [`PoolError`]. An answer that could not be delivered normally (a worker thread that died)
+//!   is sent as [`PoolError::Lost`] by a drop guard, so no caller waits forever.
+//! - A handler that panics is caught (`catch_unwind`): every request of that batch is answered
+//!   with [`PoolError::HandlerPanicked`], the handler instance is discarded (its state may be
+//!   half-updated) and the factory builds a fresh one; the pool keeps serving. If the factory
+//!   fails then, requests are answered [`PoolError::HandlerUnavailable`] until it succeeds.
+//! - [`Pool::shutdown`] (or dropping the [`Pool`]) refuses new requests, lets workers flush every
+//!   request already queued, and joins them. A request submitted after shutdown began gets
+//!   [`SubmitError::Closed`] back, never a hang.
+//!
+//! # One huge batch: [`split_batch`]
+//! A caller that already holds thousands of tickets splits them across cores with rayon:
+//! [`split_batch`], [`try_split_batch`], [`split_batch_status`], [`try_split_batch_status`].
+//!
+//! # Cargo feature
+//! Everything except [`IvRng`] lives behind the default-on `pool` feature (dependencies
+//! `core_affinity`, `crossbeam-channel`, `rayon`). Embedders that drive the batch functions
+//! from their own threads can build with `default-features = false`.
+#![forbid(unsafe_code)]
+
+mod rng;
+
+pub use rng::IvRng;
+
+#[cfg(feature = "pool")]
+mod affinity;
+#[cfg(feature = "pool")]
+mod config;
+#[cfg(feature = "pool")]
+mod queue;
+#[cfg(feature = "pool")]
+mod split;
+#[cfg(feature = "pool")]
+mod stats;
+#[cfg(feature = "pool")]
+mod worker;
+
+#[cfg(feature = "pool")]
+pub use config::{Distribution, Pinning, PoolConfig};
+#[cfg(feature = "pool")]
+pub use queue::{Done, Pending, PoolError, PoolHandle, ReplyTo, SubmitError, reply_channel};
+#[cfg(feature = "pool")]
+pub use split::{split_batch, split_batch_status, try_split_batch, try_split_batch_status};
+#[cfg(feature = "pool")]
+pub use stats::{FlushReason, PoolStats, WorkerStats};
+#[cfg(feature = "pool")]
+pub use worker::{BatchHandler, Pool, WorkerInfo};
+
+/// The channel crate the pool's public types come from, re-exported so callers name the same
+/// version (e.g. to build a bounded reply channel for [`ReplyTo::channel`]).
+#[cfg(feature = "pool")]
+pub use crossbeam_channel as channel;
