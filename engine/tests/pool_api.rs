@@ -369,6 +369,38 @@ fn handler_unavailable_when_the_factory_fails_after_a_panic() {
     assert_eq!(handle.submit(1).expect("open").wait(), Ok(3));
 }
 
+/// A request whose Drop panics for the value 666: a panic outside the handler's own guard.
+struct Bomb(u64);
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        assert_ne!(self.0, 666, "deliberate drop panic (expected in this test)");
+    }
+}
+
+struct BombHandler;
+
+impl BatchHandler for BombHandler {
+    type Req = Bomb;
+    type Resp = u64;
+    fn handle(&mut self, reqs: &mut Vec<Bomb>, out: &mut Vec<u64>) {
+        out.extend(reqs.iter().map(|b| b.0));
+    }
+}
+
+#[test]
+fn panic_outside_the_handler_answers_lost_and_the_worker_survives() {
+    let cfg = config(1, 8).with_flush_deadline(Duration::ZERO);
+    let pool = Pool::new(cfg, |_: &WorkerInfo| Ok(BombHandler)).expect("pool starts");
+    let handle = pool.handle();
+    assert_eq!(
+        handle.submit(Bomb(666)).expect("open").wait(),
+        Err(PoolError::Lost)
+    );
+    assert_eq!(handle.submit(Bomb(5)).expect("open").wait(), Ok(5));
+    assert_eq!(pool.shutdown().total().handler_panics, 1);
+}
+
 /// Returns one response fewer than asked (a buggy handler), or one more for request 0.
 struct Miscounting;
 

@@ -9,6 +9,9 @@
 //! - the batch holds [`PoolConfig::max_batch`] requests ([`FlushReason::Full`]), or
 //! - the oldest request in it has waited [`PoolConfig::flush_deadline`]
 //!   ([`FlushReason::Deadline`]); a deadline of zero flushes whatever the queue held.
+//!   The wait is counted from when the worker takes the batch's first request off its queue:
+//!   time spent queued behind a running batch is not counted (stamping every request would
+//!   cost a clock read each), and under such load the next batch fills from the queue at once.
 //!
 //! So a lone request is never held back waiting for lanes to fill: the reason Linux dropped its
 //! multi-buffer hash drivers was exactly that latency under light load. Waiting is blocking
@@ -41,6 +44,49 @@
 //! - [`Pool::shutdown`] (or dropping the [`Pool`]) refuses new requests, lets workers flush every
 //!   request already queued, and joins them. A request submitted after shutdown began gets
 //!   [`SubmitError::Closed`] back, never a hang.
+//!
+//! ## Example
+//! ```
+//! # #[cfg(feature = "pool")] {
+//! use tessera::pool::{BatchHandler, IvRng, Pool, PoolConfig, WorkerInfo, reply_channel};
+//!
+//! /// Stands in for a `seal_many` wrapper: one instance per worker, with its own IvRng.
+//! struct Sealer {
+//!     rng: IvRng,
+//! }
+//!
+//! impl BatchHandler for Sealer {
+//!     type Req = Vec<u8>; // a session state
+//!     type Resp = [u8; 16]; // here just a fresh IV per request
+//!     fn handle(&mut self, reqs: &mut Vec<Vec<u8>>, out: &mut Vec<[u8; 16]>) {
+//!         for _ in reqs.iter() {
+//!             let mut iv = [0u8; 16];
+//!             self.rng.fill(&mut iv);
+//!             out.push(iv);
+//!         }
+//!     }
+//! }
+//!
+//! let config = PoolConfig::default().with_workers(2).with_max_batch(32);
+//! let pool = Pool::new(config, |_: &WorkerInfo| Ok(Sealer { rng: IvRng::new()? }))?;
+//! let handle = pool.handle();
+//!
+//! // One request, one-shot answer.
+//! let iv = handle.submit(b"state".to_vec()).expect("pool is open").wait()?;
+//!
+//! // Streaming: ids and one shared reply channel, no allocation per request.
+//! let (reply, replies) = reply_channel();
+//! for id in 0..100 {
+//!     handle.submit_with(id, b"state".to_vec(), &reply).expect("pool is open");
+//! }
+//! let ivs: Vec<_> = replies.iter().take(100).map(|done| done.result).collect();
+//! assert!(ivs.iter().all(|r| r.as_ref().is_ok_and(|other| *other != iv)));
+//!
+//! let stats = pool.shutdown();
+//! assert_eq!(stats.total().requests, 101);
+//! # }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 //!
 //! # One huge batch: [`split_batch`]
 //! A caller that already holds thousands of tickets splits them across cores with rayon:

@@ -109,7 +109,7 @@ pub struct WorkerStats {
     pub batches_drain: u64,
     /// The largest batch flushed so far.
     pub largest_batch: u64,
-    /// Batches whose handler panicked.
+    /// Batches whose handler panicked (or, rarely, a request or response whose Drop did).
     pub handler_panics: u64,
     /// Requests the handler returned no response for (answered `PoolError::NoResponse`).
     pub missing_responses: u64,

@@ -271,15 +271,21 @@ impl<H: BatchHandler> WorkerCtx<H> {
             reqs: Vec::with_capacity(self.settings.max_batch),
             replies: Vec::with_capacity(self.settings.max_batch),
             out: Vec::with_capacity(self.settings.max_batch),
+            stopping: false,
         };
-        self.serve(rx, &mut state);
+        // The handler runs under its own catch_unwind; this one covers panics outside it (a
+        // request or response type whose Drop panics). The worker drops the batch it held
+        // (its replies answer `Lost`) and keeps serving, so its queue never strands requests.
+        while catch_unwind(AssertUnwindSafe(|| self.serve(rx, &mut state))).is_err() {
+            self.counters().record_panic();
+            let _ = catch_unwind(AssertUnwindSafe(|| state.reset()));
+        }
     }
 
     /// The batching loop: block for a first request, gather until full or the deadline, flush.
     fn serve(&self, rx: &Receiver<Msg<H::Req, H::Resp>>, b: &mut Batch<H>) {
         let max = self.settings.max_batch;
-        let mut stopping = false;
-        while !stopping {
+        while !b.stopping {
             match rx.recv() {
                 Ok(Msg::Job(env)) => b.push(env),
                 Ok(Msg::Stop) | Err(_) => break,
@@ -294,7 +300,7 @@ impl<H: BatchHandler> WorkerCtx<H> {
                     Next::Got(env) => b.push(env),
                     Next::Empty => break FlushReason::Deadline,
                     Next::Stop => {
-                        stopping = true;
+                        b.stopping = true;
                         break FlushReason::Drain;
                     }
                 }
@@ -386,11 +392,20 @@ struct Batch<H: BatchHandler> {
     reqs: Vec<H::Req>,
     replies: Vec<Reply<H::Resp>>,
     out: Vec<H::Resp>,
+    /// A stop marker was taken off the queue: flush and exit.
+    stopping: bool,
 }
 
 impl<H: BatchHandler> Batch<H> {
     fn push(&mut self, env: Envelope<H::Req, H::Resp>) {
         self.reqs.push(env.req);
         self.replies.push(env.reply);
+    }
+
+    /// Drops the batch in progress; its replies answer `Lost`.
+    fn reset(&mut self) {
+        self.reqs.clear();
+        self.out.clear();
+        self.replies.clear();
     }
 }
