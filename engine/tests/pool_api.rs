@@ -167,13 +167,17 @@ fn least_loaded_distribution_answers_everything() {
 
 #[test]
 fn lone_request_is_flushed_by_the_deadline() {
-    for deadline in [
-        Duration::ZERO,
-        Duration::from_micros(20),
-        Duration::from_millis(5),
+    let us = Duration::from_micros;
+    // (deadline, spin): flush at once; spin through the deadline; block only; spin then block.
+    for (deadline, spin) in [
+        (us(0), us(50)),
+        (us(20), us(50)),
+        (us(20), us(0)),
+        (us(5000), us(50)),
     ] {
-        let mut cfg = config(1, 1024);
-        cfg.flush_deadline = deadline;
+        let cfg = config(1, 1024)
+            .with_flush_deadline(deadline)
+            .with_spin(spin);
         let pool = Pool::new(cfg, doubler).expect("pool starts");
         let start = Instant::now();
         let answer = pool

@@ -15,7 +15,9 @@
 //!
 //! So a lone request is never held back waiting for lanes to fill: the reason Linux dropped its
 //! multi-buffer hash drivers was exactly that latency under light load. Waiting is blocking
-//! (`recv_deadline`), never busy spinning, unless [`PoolConfig::spin`] asks for a short spin.
+//! (`recv_deadline`) except for a bounded spin while a batch is open ([`PoolConfig::spin`],
+//! needed because a blocking wait cannot honour deadlines below the OS timer slack); an idle
+//! worker always blocks.
 //!
 //! Handlers are generic: the pool knows nothing about tickets. A handler for sealing would wrap
 //! `seal_many`, one for opening `open_many`; each worker owns one handler instance (built by a
