@@ -555,3 +555,17 @@ fn unpinned_and_auto_pools_serve() {
         }
     }
 }
+
+#[test]
+fn handles_and_pools_cross_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<tessera::pool::PoolHandle<u64, u64>>();
+    send_sync::<Pool<u64, u64>>();
+    send_sync::<ReplyTo<u64>>();
+    send::<Pending<u64>>();
+    send::<tessera::pool::IvRng>();
+    let pool = Pool::new(config(1, 4), doubler).expect("pool starts");
+    assert!(format!("{pool:?}").starts_with("Pool { workers: 1, closed: false"));
+    assert!(format!("{:?}", pool.handle()).starts_with("PoolHandle { workers: 1"));
+}
