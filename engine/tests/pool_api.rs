@@ -569,3 +569,78 @@ fn handles_and_pools_cross_threads() {
     assert!(format!("{pool:?}").starts_with("Pool { workers: 1, closed: false"));
     assert!(format!("{:?}", pool.handle()).starts_with("PoolHandle { workers: 1"));
 }
+
+#[test]
+fn shutdown_racing_with_producers_answers_every_accepted_request_once() {
+    const PRODUCERS: u64 = 3;
+    for round in 0..20u64 {
+        // Small queues so some producers are blocked in `submit` when shutdown begins.
+        let cfg = config(2, 4)
+            .with_queue_capacity(4)
+            .with_flush_deadline(Duration::ZERO);
+        let pool = Pool::new(cfg, doubler).expect("pool starts");
+        let (reply, replies) = reply_channel();
+        let accepted = AtomicUsize::new(0);
+        let (pool_stats, accepted_ids) = std::thread::scope(|s| {
+            let producers: Vec<_> = (0..PRODUCERS)
+                .map(|p| {
+                    let (handle, reply, accepted) = (pool.handle(), reply.clone(), &accepted);
+                    s.spawn(move || {
+                        let mut ids = Vec::new();
+                        for k in 0.. {
+                            let id = (p << 32) | k;
+                            let sent = if k % 2 == 0 {
+                                handle.submit_with(id, id, &reply)
+                            } else {
+                                handle.try_submit_with(id, id, &reply)
+                            };
+                            match sent {
+                                Ok(()) => {
+                                    ids.push(id);
+                                    accepted.fetch_add(1, Ordering::Relaxed);
+                                }
+                                Err(SubmitError::Full(_)) => std::thread::yield_now(),
+                                Err(SubmitError::Closed(back)) => {
+                                    assert_eq!(back, id);
+                                    break;
+                                }
+                            }
+                        }
+                        ids
+                    })
+                })
+                .collect();
+            // Let the producers get going (by count, not by time), then shut down under them.
+            let start = Instant::now();
+            while accepted.load(Ordering::Relaxed) < 200 + 50 * round as usize {
+                assert!(start.elapsed() < PATIENCE, "producers stalled");
+                std::thread::yield_now();
+            }
+            let stats = pool.shutdown();
+            let ids: Vec<u64> = producers
+                .into_iter()
+                .flat_map(|p| p.join().expect("producer"))
+                .collect();
+            (stats, ids)
+        });
+        drop(reply);
+        let mut answers: Vec<(u64, Result<u64, PoolError>)> =
+            replies.iter().map(|d| (d.id, d.result)).collect();
+        answers.sort_unstable_by_key(|a| a.0);
+        let mut expected = accepted_ids;
+        expected.sort_unstable();
+        let answered: Vec<u64> = answers.iter().map(|a| a.0).collect();
+        assert_eq!(
+            answered, expected,
+            "round {round}: each accepted id answered exactly once"
+        );
+        let handled = answers.iter().filter(|a| a.1.is_ok()).count() as u64;
+        for (id, result) in &answers {
+            assert!(
+                *result == Ok(id * 2 + 1) || *result == Err(PoolError::Closed),
+                "round {round}: id {id} got {result:?}"
+            );
+        }
+        assert_eq!(pool_stats.total().requests, handled, "round {round}");
+    }
+}

@@ -44,8 +44,10 @@
 //!   half-updated) and the factory builds a fresh one; the pool keeps serving. If the factory
 //!   fails then, requests are answered [`PoolError::HandlerUnavailable`] until it succeeds.
 //! - [`Pool::shutdown`] (or dropping the [`Pool`]) refuses new requests, lets workers flush every
-//!   request already queued, and joins them. A request submitted after shutdown began gets
-//!   [`SubmitError::Closed`] back, never a hang.
+//!   request already queued, and joins them. A request submitted after shutdown gets
+//!   [`SubmitError::Closed`] back; one racing with it is either refused that way or accepted
+//!   and answered (handled, or [`PoolError::Closed`] if it reached its queue after the worker
+//!   stopped). Never a hang. The protocol costs one fence per submission, no shared counter.
 //!
 //! ## Example
 //! ```

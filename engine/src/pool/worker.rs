@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
+use crossbeam_channel::{Receiver, RecvTimeoutError, SendTimeoutError, TryRecvError};
 
 use super::affinity::{self, CoreTarget};
 use super::config::PoolConfig;
@@ -86,7 +86,7 @@ impl<Req: Send + 'static, Resp: Send + 'static> Pool<Req, Resp> {
         let mut receivers = Vec::with_capacity(workers);
         for _ in 0..workers {
             let (tx, rx) = crossbeam_channel::bounded(config.queue_capacity.get());
-            slots.push(Slot::new(tx));
+            slots.push(Slot::new(tx, rx.clone()));
             receivers.push(rx);
         }
         let cores = targets.iter().map(|t| t.requested).collect();
@@ -165,7 +165,8 @@ impl<Req: Send + 'static, Resp: Send + 'static> Pool<Req, Resp> {
     }
 
     /// Refuses new requests, lets every worker answer the requests already queued, joins the
-    /// workers and returns the final counters. Must not be called from inside a handler or a
+    /// workers and returns the final counters. A request that raced with shutdown (accepted,
+    /// but queued behind its worker's stop marker) is answered [`PoolError::Closed`]. Must not be called from inside a handler or a
     /// reply callback (it would wait for its own worker).
     pub fn shutdown(mut self) -> PoolStats {
         self.stop();
@@ -174,16 +175,30 @@ impl<Req: Send + 'static, Resp: Send + 'static> Pool<Req, Resp> {
 
     fn stop(&mut self) {
         if self.shared.close() {
-            for slot in self.shared.slots.iter() {
-                // Fails only if the worker is already gone; then there is nothing to stop.
-                drop(slot.tx.send(Msg::Stop));
+            for (i, slot) in self.shared.slots.iter().enumerate() {
+                let worker = self.threads.get(i);
+                let mut stop = Msg::Stop;
+                // The queue may be full: wait for the worker to make room, unless it is gone
+                // (a worker that never started, or died) and nobody will.
+                loop {
+                    match slot.tx.send_timeout(stop, Duration::from_millis(10)) {
+                        Ok(()) => break,
+                        Err(SendTimeoutError::Timeout(m))
+                            if worker.is_some_and(|t| !t.is_finished()) =>
+                        {
+                            stop = m;
+                        }
+                        Err(_) => break,
+                    }
+                }
             }
         }
         for t in self.threads.drain(..) {
-            // A worker that died outside the handler (a bug) has had its requests answered
-            // `Lost` by their drop guards; there is nothing more to report here.
+            // A worker that died outside its catch_unwind (a bug) has had its batch answered
+            // `Lost` by the drop guards; the final drain answers its queue.
             drop(t.join());
         }
+        self.shared.drain_all();
     }
 }
 
@@ -288,7 +303,10 @@ impl<H: BatchHandler> WorkerCtx<H> {
         while !b.stopping {
             match rx.recv() {
                 Ok(Msg::Job(env)) => b.push(env),
-                Ok(Msg::Stop) | Err(_) => break,
+                Ok(Msg::Stop) | Err(_) => {
+                    b.stopping = true;
+                    break;
+                }
             }
             // One clock read per batch; `None` (an absurd deadline) means "wait for Full".
             let deadline = Instant::now().checked_add(self.settings.flush_deadline);
@@ -307,7 +325,20 @@ impl<H: BatchHandler> WorkerCtx<H> {
             };
             self.flush(b, reason);
         }
-        // Shutdown queues Stop behind every accepted request, so the queue holds nothing more.
+        // Requests queued behind the Stop raced with shutdown (e.g. submitters that were
+        // blocked on a full queue): handle what is already there rather than refuse it.
+        // Anything landing after this is answered `Closed` by shutdown's final drain.
+        while let Ok(msg) = rx.try_recv() {
+            if let Msg::Job(env) = msg {
+                b.push(env);
+                if b.reqs.len() >= max {
+                    self.flush(b, FlushReason::Drain);
+                }
+            }
+        }
+        if !b.reqs.is_empty() {
+            self.flush(b, FlushReason::Drain);
+        }
     }
 
     /// The next request before `deadline`, or why there is none.
