@@ -92,6 +92,13 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! ## Cost
+//! Measured here (release, trivial handler, one producer, 2-core machine under other load, so
+//! indicative only): ~95 ns per streamed request with one worker and ~165 ns with two, against
+//! ~50 ns for a bare crossbeam channel round trip; mean batch 64 of 64 under saturation. The
+//! pool is for serving handshakes as they arrive; a caller that already holds thousands of
+//! tickets should call the batch functions directly or split them with [`split_batch`].
+//!
 //! # One huge batch: [`split_batch`]
 //! A caller that already holds thousands of tickets splits them across cores with rayon:
 //! [`split_batch`], [`try_split_batch`], [`split_batch_status`], [`try_split_batch_status`].
