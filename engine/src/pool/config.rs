@@ -50,8 +50,9 @@ pub struct PoolConfig {
     /// the OS timer slack (50 us by default on Linux; measured here: a 20 us deadline answered
     /// a lone request after ~110 us at the median when blocking, ~45 us when spinning), so
     /// deadlines below the slack are only honoured by spinning. The spin costs CPU only while
-    /// a batch is open, at most `min(spin, flush_deadline)` per batch, never while idle.
-    /// Default 50 us, i.e. the default deadline is met by spinning; zero = always block.
+    /// a batch is open, at most `min(spin, flush_deadline)` per batch, never while idle; but at
+    /// moderate load (many lone requests) that adds up, so it is opt-in. Default zero (always
+    /// block); set it to the deadline (or use a zero deadline) when latency matters more.
     pub spin: Duration,
     /// Capacity of each worker's queue (requests). Default 4096.
     pub queue_capacity: NonZeroUsize,
@@ -69,7 +70,7 @@ impl Default for PoolConfig {
             workers: None,
             max_batch: NonZeroUsize::new(64).unwrap_or(NonZeroUsize::MIN),
             flush_deadline: Duration::from_micros(20),
-            spin: Duration::from_micros(50),
+            spin: Duration::ZERO,
             queue_capacity: NonZeroUsize::new(4096).unwrap_or(NonZeroUsize::MIN),
             pinning: Pinning::Auto,
             distribution: Distribution::RoundRobin,
@@ -153,7 +154,7 @@ mod tests {
         let c = PoolConfig::default();
         assert_eq!(c.max_batch.get(), 64);
         assert_eq!(c.flush_deadline, Duration::from_micros(20));
-        assert_eq!(c.spin, Duration::from_micros(50));
+        assert_eq!(c.spin, Duration::ZERO);
         assert_eq!(c.queue_capacity.get(), 4096);
         assert_eq!(c.pinning, Pinning::Auto);
         assert_eq!(c.distribution, Distribution::RoundRobin);

@@ -15,8 +15,8 @@
 //!
 //! So a lone request is never held back waiting for lanes to fill: the reason Linux dropped its
 //! multi-buffer hash drivers was exactly that latency under light load. Waiting is blocking
-//! (`recv_deadline`) except for a bounded spin while a batch is open ([`PoolConfig::spin`],
-//! needed because a blocking wait cannot honour deadlines below the OS timer slack); an idle
+//! (`recv_deadline`) by default; [`PoolConfig::spin`] adds a bounded spin while a batch is
+//! open, because a blocking wait cannot honour deadlines below the OS timer slack. An idle
 //! worker always blocks.
 //!
 //! Handlers are generic: the pool knows nothing about tickets. A handler for sealing would wrap
