@@ -43,6 +43,8 @@
 //!   with [`PoolError::HandlerPanicked`], the handler instance is discarded (its state may be
 //!   half-updated) and the factory builds a fresh one; the pool keeps serving. If the factory
 //!   fails then, requests are answered [`PoolError::HandlerUnavailable`] until it succeeds.
+//!   A panic outside the handler (a request or response type whose `Drop` panics) answers the
+//!   batch in hand [`PoolError::Lost`]; the worker keeps serving its queue.
 //! - [`Pool::shutdown`] (or dropping the [`Pool`]) refuses new requests, lets workers flush every
 //!   request already queued, and joins them. A request submitted after shutdown gets
 //!   [`SubmitError::Closed`] back; one racing with it is either refused that way or accepted
