@@ -15,7 +15,7 @@ use crossbeam_channel::{Receiver, Sender};
 use tessera::Error;
 use tessera::pool::{
     BatchHandler, Done, Pending, Pinning, Pool, PoolConfig, PoolError, ReplyTo, SubmitError,
-    WorkerInfo, reply_channel,
+    WorkerInfo, handler_fn, reply_channel,
 };
 
 const PATIENCE: Duration = Duration::from_secs(10);
@@ -643,4 +643,33 @@ fn shutdown_racing_with_producers_answers_every_accepted_request_once() {
         }
         assert_eq!(pool_stats.total().requests, handled, "round {round}");
     }
+}
+
+#[test]
+fn closure_handlers_get_one_instance_per_worker() {
+    let pool = Pool::new(config(2, 8), |info: &WorkerInfo| {
+        let worker = info.index as u64;
+        let mut batches = 0u64;
+        Ok(handler_fn(
+            move |reqs: &mut Vec<u64>, out: &mut Vec<(u64, u64)>| {
+                batches += 1;
+                out.extend(
+                    reqs.drain(..)
+                        .map(|r| (r + 1, worker * 1_000_000 + batches)),
+                );
+            },
+        ))
+    })
+    .expect("pool starts");
+    let handle = pool.handle();
+    let answers: Vec<_> = (0..50u64)
+        .map(|i| handle.submit(i).expect("open").wait().expect("handled"))
+        .collect();
+    for (i, (r, tag)) in answers.iter().enumerate() {
+        assert_eq!(*r, i as u64 + 1);
+        assert!(tag % 1_000_000 >= 1 && tag / 1_000_000 < 2, "tag {tag}");
+    }
+    // Round-robin across two handlers: both instances answered.
+    assert!(answers.iter().any(|a| a.1 / 1_000_000 == 0));
+    assert!(answers.iter().any(|a| a.1 / 1_000_000 == 1));
 }

@@ -140,7 +140,7 @@ pub use split::{split_batch, split_batch_status, try_split_batch, try_split_batc
 #[cfg(feature = "pool")]
 pub use stats::{FlushReason, PoolStats, WorkerStats};
 #[cfg(feature = "pool")]
-pub use worker::{BatchHandler, Pool, WorkerInfo};
+pub use worker::{BatchHandler, FnHandler, Pool, WorkerInfo, handler_fn};
 
 /// The channel crate the pool's public types come from, re-exported so callers name the same
 /// version (e.g. to build a bounded reply channel for [`ReplyTo::channel`]).

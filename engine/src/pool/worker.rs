@@ -1,6 +1,7 @@
 //! The pool and its workers: batching loop, flush, panic recovery, startup and shutdown.
 
 use std::fmt;
+use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -31,6 +32,47 @@ pub trait BatchHandler: Send + 'static {
     /// [`WorkerStats`](super::WorkerStats)), a panic answers the whole batch
     /// [`PoolError::HandlerPanicked`] and replaces this instance.
     fn handle(&mut self, reqs: &mut Vec<Self::Req>, out: &mut Vec<Self::Resp>);
+}
+
+/// A [`BatchHandler`] made from a closure; see [`handler_fn`].
+pub struct FnHandler<F, Req, Resp> {
+    f: F,
+    // `fn(Req) -> Resp` keeps the handler `Send` whatever `Req`/`Resp` are.
+    _types: PhantomData<fn(Req) -> Resp>,
+}
+
+impl<F, Req, Resp> fmt::Debug for FnHandler<F, Req, Resp> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FnHandler").finish_non_exhaustive()
+    }
+}
+
+/// Wraps a closure as a [`BatchHandler`], for handlers without state beyond what the closure
+/// captures (each worker still gets its own closure from the factory).
+pub fn handler_fn<Req, Resp, F>(f: F) -> FnHandler<F, Req, Resp>
+where
+    Req: Send + 'static,
+    Resp: Send + 'static,
+    F: FnMut(&mut Vec<Req>, &mut Vec<Resp>) + Send + 'static,
+{
+    FnHandler {
+        f,
+        _types: PhantomData,
+    }
+}
+
+impl<Req, Resp, F> BatchHandler for FnHandler<F, Req, Resp>
+where
+    Req: Send + 'static,
+    Resp: Send + 'static,
+    F: FnMut(&mut Vec<Req>, &mut Vec<Resp>) + Send + 'static,
+{
+    type Req = Req;
+    type Resp = Resp;
+
+    fn handle(&mut self, reqs: &mut Vec<Req>, out: &mut Vec<Resp>) {
+        (self.f)(reqs, out);
+    }
 }
 
 /// What the handler factory learns about the worker it builds for.
