@@ -38,8 +38,12 @@ fn aes_kernels() -> Vec<AesKernel> {
 }
 
 fn mac_kernels() -> Vec<MacKernel> {
-    let mut v: Vec<MacKernel> = Backend::available().into_iter().map(Backend::mac).collect();
-    v.dedup();
+    let mut v: Vec<MacKernel> = Vec::new();
+    for k in Backend::available().into_iter().map(Backend::mac) {
+        if !v.contains(&k) {
+            v.push(k);
+        }
+    }
     v
 }
 
@@ -81,8 +85,8 @@ fn ref_cbc_decrypt(key: &[u8], iv: &[u8; 16], data: &mut [u8]) {
     }
 }
 
-/// A randomized CBC batch: a handful of keys (mixed sizes) shared by many tickets, mixed
-/// lengths 0..=2000 bytes in whole blocks.
+/// A randomized CBC batch: `n_keys` keys (alternating AES-128/256) shared by the tickets, mixed
+/// lengths 0..=2000 bytes in whole blocks. One key exercises the kernels' uniform-key paths.
 struct CbcBatch {
     raw_keys: Vec<Vec<u8>>,
     round_keys: Vec<RoundKeys>,
@@ -92,14 +96,14 @@ struct CbcBatch {
 }
 
 impl CbcBatch {
-    fn new(kernel: AesKernel, rng: &mut ChaCha8Rng, tickets: usize) -> Self {
-        let raw_keys: Vec<Vec<u8>> = (0..5).map(|i| random_key(rng, i % 2 == 1)).collect();
+    fn new(kernel: AesKernel, rng: &mut ChaCha8Rng, tickets: usize, n_keys: u32) -> Self {
+        let raw_keys: Vec<Vec<u8>> = (0..n_keys).map(|i| random_key(rng, i % 2 == 1)).collect();
         let round_keys = raw_keys
             .iter()
             .map(|k| kernel.aesni().round_keys(k).unwrap())
             .collect();
         let key_of = (0..tickets)
-            .map(|_| (rng.next_u32() % 5) as usize)
+            .map(|_| (rng.next_u32() % n_keys) as usize)
             .collect();
         let ivs = (0..tickets)
             .map(|_| {
@@ -111,7 +115,7 @@ impl CbcBatch {
         let data = (0..tickets)
             .map(|_| {
                 // Mostly short tickets (the real workload), some up to 2000 bytes.
-                let blocks = if rng.next_u32() % 4 == 0 {
+                let blocks = if rng.next_u32().is_multiple_of(4) {
                     rng.next_u32() % 126
                 } else {
                     rng.next_u32() % 12
@@ -151,8 +155,11 @@ impl CbcBatch {
 fn cbc_encrypt_many_matches_reference() {
     for kernel in aes_kernels() {
         let mut rng = ChaCha8Rng::seed_from_u64(1);
-        for n in batch_sizes(kernel.lanes()) {
-            let mut b = CbcBatch::new(kernel, &mut rng, n);
+        for (n, n_keys) in batch_sizes(kernel.lanes())
+            .into_iter()
+            .flat_map(|n| [(n, 1), (n, 2), (n, 5)])
+        {
+            let mut b = CbcBatch::new(kernel, &mut rng, n, n_keys);
             let mut expect = b.data.clone();
             for (i, d) in expect.iter_mut().enumerate() {
                 ref_cbc_encrypt(&b.raw_keys[b.key_of[i]], &b.ivs[i], d);
@@ -160,7 +167,7 @@ fn cbc_encrypt_many_matches_reference() {
             let mut tickets = CbcBatch::tickets(&b.round_keys, &b.key_of, &b.ivs, &mut b.data);
             kernel.cbc_encrypt_many(&mut tickets).unwrap();
             drop(tickets);
-            assert!(b.data == expect, "{kernel:?}, batch {n}");
+            assert!(b.data == expect, "{kernel:?}, batch {n}, {n_keys} keys");
         }
     }
 }
@@ -169,8 +176,11 @@ fn cbc_encrypt_many_matches_reference() {
 fn cbc_decrypt_many_matches_reference() {
     for kernel in aes_kernels() {
         let mut rng = ChaCha8Rng::seed_from_u64(2);
-        for n in batch_sizes(kernel.lanes()) {
-            let mut b = CbcBatch::new(kernel, &mut rng, n);
+        for (n, n_keys) in batch_sizes(kernel.lanes())
+            .into_iter()
+            .flat_map(|n| [(n, 1), (n, 2), (n, 5)])
+        {
+            let mut b = CbcBatch::new(kernel, &mut rng, n, n_keys);
             let mut expect = b.data.clone();
             for (i, d) in expect.iter_mut().enumerate() {
                 ref_cbc_decrypt(&b.raw_keys[b.key_of[i]], &b.ivs[i], d);
@@ -178,7 +188,7 @@ fn cbc_decrypt_many_matches_reference() {
             let mut tickets = CbcBatch::tickets(&b.round_keys, &b.key_of, &b.ivs, &mut b.data);
             kernel.cbc_decrypt_many(&mut tickets).unwrap();
             drop(tickets);
-            assert!(b.data == expect, "{kernel:?}, batch {n}");
+            assert!(b.data == expect, "{kernel:?}, batch {n}, {n_keys} keys");
         }
     }
 }
@@ -389,7 +399,7 @@ fn hmac_many_matches_reference() {
         for n in batch_sizes(kernel.lanes()) {
             let lens: Vec<usize> = (0..n)
                 .map(|_| {
-                    if rng.next_u32() % 4 == 0 {
+                    if rng.next_u32().is_multiple_of(4) {
                         (rng.next_u32() % 2001) as usize
                     } else {
                         (rng.next_u32() % 260) as usize

@@ -149,10 +149,10 @@ pub(super) fn hmac_many<const N: usize>(
     loop {
         let mut live = 0;
         for slot in lanes.iter_mut() {
-            if slot.is_none() {
-                if let Some((i, input)) = queue.next() {
-                    *slot = Some(Lane::new(i, input));
-                }
+            if slot.is_none()
+                && let Some((i, input)) = queue.next()
+            {
+                *slot = Some(Lane::new(i, input));
             }
             live += usize::from(slot.is_some());
         }

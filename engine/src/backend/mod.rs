@@ -16,7 +16,7 @@
 //! - [`AesKernel::cbc_decrypt_many`]: CBC decryption, blocks of all tickets decrypted 8
 //!   (AES-NI) or 16 (VAES) at a time.
 //! - [`MacKernel::hmac_sha256_many`]: HMAC-SHA-256 from precomputed key states, one message
-//!   per lane (2 SHA-NI streams or 8 AVX2 lanes; see `hash_lanes.rs`).
+//!   per lane (3 SHA-NI streams or 8 AVX2 lanes; see `hash_lanes.rs`).
 
 // `unsafe_code` stays denied here except on the few wrapper functions that call into the
 // `x86_*` modules; each such call sits behind a proof token, with "detect() proved support".
@@ -27,7 +27,11 @@ mod portable;
 #[cfg(target_arch = "x86_64")]
 mod x86_aesni;
 #[cfg(target_arch = "x86_64")]
+mod x86_avx2;
+#[cfg(target_arch = "x86_64")]
 mod x86_shani;
+#[cfg(target_arch = "x86_64")]
+mod x86_vaes;
 
 use core::fmt;
 use std::sync::OnceLock;
@@ -52,6 +56,38 @@ pub struct AesNi(());
 #[cfg(target_arch = "x86_64")]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ShaNi(());
+
+/// Proof that the CPU supports VAES with AVX2 (ymm), plus everything [`AesNi`] proves.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Vaes(AesNi);
+
+/// Proof that the CPU supports AVX2.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Avx2(());
+
+#[cfg(target_arch = "x86_64")]
+impl Vaes {
+    /// `Some` if VAES, AVX2, AES-NI and SSE4.1 were detected (never under Miri).
+    pub fn new() -> Option<Self> {
+        let f = detect::features();
+        (f.vaes && f.avx2).then_some(Self(AesNi::new()?))
+    }
+
+    /// The AES-NI proof this one implies.
+    pub fn aesni(self) -> AesNi {
+        self.0
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Avx2 {
+    /// `Some` if AVX2 was detected (never under Miri).
+    pub fn new() -> Option<Self> {
+        detect::features().avx2.then_some(Self(()))
+    }
+}
 
 #[cfg(target_arch = "x86_64")]
 impl AesNi {
@@ -130,6 +166,8 @@ fn check_blocks(tickets: &[CbcTicket<'_>]) -> Result<(), Error> {
 pub enum AesKernel {
     /// AES-NI, xmm: 8 tickets in flight for encryption, 8 blocks per decryption group.
     AesNi(AesNi),
+    /// VAES, ymm: 16 tickets in flight for encryption, 16 blocks per decryption group.
+    Vaes(Vaes),
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -138,6 +176,7 @@ impl AesKernel {
     pub fn aesni(self) -> AesNi {
         match self {
             Self::AesNi(p) => p,
+            Self::Vaes(p) => p.aesni(),
         }
     }
 
@@ -145,6 +184,7 @@ impl AesKernel {
     pub fn lanes(self) -> usize {
         match self {
             Self::AesNi(_) => x86_aesni::ENC_LANES,
+            Self::Vaes(_) => x86_vaes::ENC_LANES,
         }
     }
 
@@ -157,6 +197,8 @@ impl AesKernel {
         match self {
             // SAFETY: detect() proved support (the token exists only after detection).
             Self::AesNi(_) => unsafe { x86_aesni::cbc_encrypt_many(tickets) },
+            // SAFETY: detect() proved support (the token exists only after detection).
+            Self::Vaes(_) => unsafe { x86_vaes::cbc_encrypt_many(tickets) },
         }
         Ok(())
     }
@@ -169,6 +211,8 @@ impl AesKernel {
         match self {
             // SAFETY: detect() proved support (the token exists only after detection).
             Self::AesNi(_) => unsafe { x86_aesni::cbc_decrypt_many(tickets) },
+            // SAFETY: detect() proved support (the token exists only after detection).
+            Self::Vaes(_) => unsafe { x86_vaes::cbc_decrypt_many(tickets) },
         }
         Ok(())
     }
@@ -185,9 +229,12 @@ impl AesKernel {
 pub enum MacKernel {
     /// The `sha2` crate's compression function, one message at a time.
     Portable,
-    /// SHA-NI, two messages interleaved.
+    /// SHA-NI, several messages interleaved.
     #[cfg(target_arch = "x86_64")]
     ShaNi(ShaNi),
+    /// AVX2, eight messages, one per 32-bit lane.
+    #[cfg(target_arch = "x86_64")]
+    Avx2(Avx2),
 }
 
 impl MacKernel {
@@ -197,6 +244,8 @@ impl MacKernel {
             Self::Portable => 1,
             #[cfg(target_arch = "x86_64")]
             Self::ShaNi(_) => x86_shani::STREAMS,
+            #[cfg(target_arch = "x86_64")]
+            Self::Avx2(_) => x86_avx2::LANES,
         }
     }
 
@@ -224,6 +273,15 @@ impl MacKernel {
                     x86_shani::compress::<1>(core::array::from_mut(s), core::array::from_ref(b))
                 },
             ),
+            #[cfg(target_arch = "x86_64")]
+            Self::Avx2(_) => hash_lanes::hmac_many::<{ x86_avx2::LANES }>(
+                inputs,
+                out,
+                // SAFETY: detect() proved support (the token exists only after detection).
+                |s, b| unsafe { x86_avx2::compress(s, b) },
+                // A lone lane: the portable compression (sha2 picks its own best code).
+                hash_lanes::compress_portable,
+            ),
         }
         Ok(())
     }
@@ -238,13 +296,35 @@ impl MacKernel {
 pub enum Backend {
     /// RustCrypto crates one ticket at a time (they carry their own AES-NI / ARMv8 code).
     Portable,
-    /// AES-NI multi-buffer CBC, SHA-NI 2-stream HMAC.
+    /// VAES multi-buffer CBC, SHA-NI multi-stream HMAC.
+    #[cfg(target_arch = "x86_64")]
+    VaesShaNi(Vaes, ShaNi),
+    /// AES-NI multi-buffer CBC, SHA-NI multi-stream HMAC.
     #[cfg(target_arch = "x86_64")]
     AesNiShaNi(AesNi, ShaNi),
+    /// VAES multi-buffer CBC, AVX2 8-lane HMAC.
+    #[cfg(target_arch = "x86_64")]
+    VaesAvx2(Vaes, Avx2),
+    /// AES-NI multi-buffer CBC, AVX2 8-lane HMAC.
+    #[cfg(target_arch = "x86_64")]
+    AesNiAvx2(AesNi, Avx2),
+    /// AES-NI multi-buffer CBC, portable HMAC (CPUs before AVX2).
+    #[cfg(target_arch = "x86_64")]
+    AesNi(AesNi),
 }
 
 /// Backend names, best first (the order [`Backend::detect`] tries them in).
-const NAMES: &[&str] = &["aesni-shani", "portable"];
+#[cfg(target_arch = "x86_64")]
+const NAMES: &[&str] = &[
+    "vaes-shani",
+    "aesni-shani",
+    "vaes-avx2",
+    "aesni-avx2",
+    "aesni",
+    "portable",
+];
+#[cfg(not(target_arch = "x86_64"))]
+const NAMES: &[&str] = &["portable"];
 
 impl Backend {
     /// Every backend name this build knows, best first.
@@ -255,7 +335,15 @@ impl Backend {
         let found = match name {
             "portable" => Some(Self::Portable),
             #[cfg(target_arch = "x86_64")]
+            "vaes-shani" => Self::vaes_shani(),
+            #[cfg(target_arch = "x86_64")]
             "aesni-shani" => Self::aesni_shani(),
+            #[cfg(target_arch = "x86_64")]
+            "vaes-avx2" => Self::vaes_avx2(),
+            #[cfg(target_arch = "x86_64")]
+            "aesni-avx2" => Self::aesni_avx2(),
+            #[cfg(target_arch = "x86_64")]
+            "aesni" => Self::aesni(),
             _ => return Err(Error::BackendUnavailable("(unknown backend name)")),
         };
         let static_name = NAMES
@@ -266,10 +354,34 @@ impl Backend {
         found.ok_or(Error::BackendUnavailable(static_name))
     }
 
+    /// VAES + SHA-NI, if detected.
+    #[cfg(target_arch = "x86_64")]
+    pub fn vaes_shani() -> Option<Self> {
+        Some(Self::VaesShaNi(Vaes::new()?, ShaNi::new()?))
+    }
+
     /// AES-NI + SHA-NI, if detected.
     #[cfg(target_arch = "x86_64")]
     pub fn aesni_shani() -> Option<Self> {
         Some(Self::AesNiShaNi(AesNi::new()?, ShaNi::new()?))
+    }
+
+    /// VAES + AVX2 SHA-256, if detected.
+    #[cfg(target_arch = "x86_64")]
+    pub fn vaes_avx2() -> Option<Self> {
+        Some(Self::VaesAvx2(Vaes::new()?, Avx2::new()?))
+    }
+
+    /// AES-NI + AVX2 SHA-256, if detected.
+    #[cfg(target_arch = "x86_64")]
+    pub fn aesni_avx2() -> Option<Self> {
+        Some(Self::AesNiAvx2(AesNi::new()?, Avx2::new()?))
+    }
+
+    /// AES-NI + portable HMAC, if detected.
+    #[cfg(target_arch = "x86_64")]
+    pub fn aesni() -> Option<Self> {
+        Some(Self::AesNi(AesNi::new()?))
     }
 
     /// The best backend this CPU supports (`Portable` under Miri).
@@ -324,7 +436,15 @@ impl Backend {
         match self {
             Self::Portable => "portable",
             #[cfg(target_arch = "x86_64")]
+            Self::VaesShaNi(..) => "vaes-shani",
+            #[cfg(target_arch = "x86_64")]
             Self::AesNiShaNi(..) => "aesni-shani",
+            #[cfg(target_arch = "x86_64")]
+            Self::VaesAvx2(..) => "vaes-avx2",
+            #[cfg(target_arch = "x86_64")]
+            Self::AesNiAvx2(..) => "aesni-avx2",
+            #[cfg(target_arch = "x86_64")]
+            Self::AesNi(..) => "aesni",
         }
     }
 
@@ -341,7 +461,10 @@ impl Backend {
     pub fn aes(self) -> Option<AesKernel> {
         match self {
             Self::Portable => None,
-            Self::AesNiShaNi(a, _) => Some(AesKernel::AesNi(a)),
+            Self::VaesShaNi(v, _) | Self::VaesAvx2(v, _) => Some(AesKernel::Vaes(v)),
+            Self::AesNiShaNi(a, _) | Self::AesNiAvx2(a, _) | Self::AesNi(a) => {
+                Some(AesKernel::AesNi(a))
+            }
         }
     }
 
@@ -356,7 +479,11 @@ impl Backend {
         match self {
             Self::Portable => MacKernel::Portable,
             #[cfg(target_arch = "x86_64")]
-            Self::AesNiShaNi(_, s) => MacKernel::ShaNi(s),
+            Self::VaesShaNi(_, s) | Self::AesNiShaNi(_, s) => MacKernel::ShaNi(s),
+            #[cfg(target_arch = "x86_64")]
+            Self::VaesAvx2(_, a) | Self::AesNiAvx2(_, a) => MacKernel::Avx2(a),
+            #[cfg(target_arch = "x86_64")]
+            Self::AesNi(_) => MacKernel::Portable,
         }
     }
 }

@@ -11,7 +11,7 @@
 use core::arch::x86_64::*;
 
 /// SHA-256 round constants (FIPS 180-4 section 4.2.2).
-static K: [u32; 64] = [
+pub(super) static K: [u32; 64] = [
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
     0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
     0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
@@ -23,7 +23,7 @@ static K: [u32; 64] = [
 ];
 
 /// Streams interleaved by the multi-stream kernel.
-pub(super) const STREAMS: usize = 2;
+pub(super) const STREAMS: usize = 3;
 
 /// Compresses one block into each of `N` states, the streams' round groups interleaved.
 ///
@@ -56,26 +56,46 @@ pub(super) unsafe fn compress<const N: usize>(states: &mut [[u32; 8]; N], blocks
             wj[s] = _mm_shuffle_epi8(m, bswap);
         }
     }
-    for i in 0..16 {
-        // SAFETY: `K` has 64 words; load covers words 4i..4i+4.
-        let k = unsafe { _mm_loadu_si128(K.as_ptr().add(4 * i).cast()) };
-        for s in 0..N {
-            if i >= 4 {
-                // w[i % 4] holds W(i-4); produce W(i) from the four previous groups.
-                let (w0, w1, w2, w3) = (
-                    w[i % 4][s],
-                    w[(i + 1) % 4][s],
-                    w[(i + 2) % 4][s],
-                    w[(i + 3) % 4][s],
-                );
-                let t = _mm_add_epi32(_mm_sha256msg1_epu32(w0, w1), _mm_alignr_epi8::<4>(w3, w2));
-                w[i % 4][s] = _mm_sha256msg2_epu32(t, w3);
+    // Fully unrolled (literal group numbers) so `w` stays in registers.
+    macro_rules! group {
+        ($i:literal) => {{
+            // SAFETY: `K` has 64 words; the load covers words 4i..4i+4.
+            let k = unsafe { _mm_loadu_si128(K.as_ptr().add(4 * $i).cast()) };
+            for s in 0..N {
+                if $i >= 4 {
+                    // w[i % 4] holds W(i-4); produce W(i) from the four previous groups.
+                    let (w0, w1, w2, w3) = (
+                        w[$i % 4][s],
+                        w[($i + 1) % 4][s],
+                        w[($i + 2) % 4][s],
+                        w[($i + 3) % 4][s],
+                    );
+                    let t =
+                        _mm_add_epi32(_mm_sha256msg1_epu32(w0, w1), _mm_alignr_epi8::<4>(w3, w2));
+                    w[$i % 4][s] = _mm_sha256msg2_epu32(t, w3);
+                }
+                let t1 = _mm_add_epi32(w[$i % 4][s], k);
+                cdgh[s] = _mm_sha256rnds2_epu32(cdgh[s], abef[s], t1);
+                abef[s] = _mm_sha256rnds2_epu32(abef[s], cdgh[s], _mm_shuffle_epi32::<0x0e>(t1));
             }
-            let t1 = _mm_add_epi32(w[i % 4][s], k);
-            cdgh[s] = _mm_sha256rnds2_epu32(cdgh[s], abef[s], t1);
-            abef[s] = _mm_sha256rnds2_epu32(abef[s], cdgh[s], _mm_shuffle_epi32::<0x0e>(t1));
-        }
+        }};
     }
+    group!(0);
+    group!(1);
+    group!(2);
+    group!(3);
+    group!(4);
+    group!(5);
+    group!(6);
+    group!(7);
+    group!(8);
+    group!(9);
+    group!(10);
+    group!(11);
+    group!(12);
+    group!(13);
+    group!(14);
+    group!(15);
     for s in 0..N {
         let abef = _mm_add_epi32(abef[s], abef_save[s]);
         let cdgh = _mm_add_epi32(cdgh[s], cdgh_save[s]);
