@@ -86,6 +86,28 @@ fn bench_cbc(c: &mut Criterion) {
     }
     g.finish();
 
+    // Long tickets: per-block kernel cost with the scheduler's per-ticket work amortized.
+    let mut long: Vec<Vec<u8>> = (0..256).map(|i| fill(i as u8, 64 * 16)).collect();
+    let mut g = c.benchmark_group("aes128_cbc_encrypt_blocks_256x64");
+    g.throughput(Throughput::Elements(256 * 64));
+    for k in aes_kernels() {
+        let rk = k.aesni().round_keys_128(&key);
+        g.bench_function(BenchmarkId::new("kernel", name(k)), |b| {
+            b.iter(|| {
+                let mut tickets: Vec<CbcTicket<'_>> = long
+                    .iter_mut()
+                    .map(|d| CbcTicket {
+                        keys: &rk,
+                        iv,
+                        data: d,
+                    })
+                    .collect();
+                k.cbc_encrypt_many(&mut tickets).unwrap();
+            })
+        });
+    }
+    g.finish();
+
     let mut g = c.benchmark_group("aes128_cbc_decrypt_1024x8");
     g.throughput(Throughput::Elements(TICKETS as u64));
     for k in aes_kernels() {

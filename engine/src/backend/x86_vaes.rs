@@ -172,44 +172,42 @@ pub(super) unsafe fn cbc_encrypt_many(tickets: &mut [CbcTicket<'_>]) {
 }
 
 /// Decrypts `slots[..n]` with `M = ceil(n / 2)` registers (an odd tail loads its block twice
-/// and stores it once).
+/// and stores it once). `UNIFORM`: every slot uses `slots[0].keys` (broadcast round keys);
+/// otherwise each register's round keys are assembled from its two halves' schedules as the
+/// rounds go (a group is a single pass, so merging up front would cost as much).
 ///
 /// # Safety
 /// VAES + AVX2 available; every slot in `..n` has 16 writable bytes at `ptr` and valid `keys`.
 #[target_feature(enable = "vaes,avx2,aes,sse4.1")]
 #[inline]
-unsafe fn decrypt_group<const M: usize, const R: usize>(slots: &[DecSlot; 16], n: usize) {
+unsafe fn decrypt_group<const M: usize, const R: usize, const UNIFORM: bool>(
+    slots: &[DecSlot; 16],
+    n: usize,
+) {
     let hi_of = |j: usize| if 2 * j + 1 < n { 2 * j + 1 } else { 2 * j };
     // SAFETY: slots point at round keys borrowed for the whole call.
-    let key_of = |i: usize| -> &RoundKeys { unsafe { &*slots[i].keys } };
-    let uniform = slots[..n]
-        .iter()
-        .all(|s| core::ptr::eq(s.keys, slots[0].keys));
-    let mut single = [_mm256_setzero_si256(); 15];
-    let mut merged = [[_mm256_setzero_si256(); 15]; M];
-    if uniform {
-        single = merge_keys::<R>(&key_of(0).dec, &key_of(0).dec, true);
-    } else {
-        for (j, m) in merged.iter_mut().enumerate() {
-            let (lo, hi) = (key_of(2 * j), key_of(hi_of(j)));
-            *m = merge_keys::<R>(&lo.dec, &hi.dec, core::ptr::eq(lo, hi));
+    let lo_keys: [&RoundKeys; M] = core::array::from_fn(|j| unsafe { &*slots[2 * j].keys });
+    // SAFETY: as above.
+    let hi_keys: [&RoundKeys; M] = core::array::from_fn(|j| unsafe { &*slots[hi_of(j)].keys });
+    let round_key = |j: usize, r: usize| {
+        if UNIFORM {
+            _mm256_broadcastsi128_si256(lo_keys[0].dec[r])
+        } else {
+            _mm256_set_m128i(hi_keys[j].dec[r], lo_keys[j].dec[r])
         }
-    }
+    };
     let mut x = [_mm256_setzero_si256(); M];
     for j in 0..M {
-        let k0 = if uniform { single[0] } else { merged[j][0] };
         // SAFETY: 16 readable bytes at each slot (caller contract).
         let c = unsafe { _mm256_loadu2_m128i(slots[hi_of(j)].ptr.cast(), slots[2 * j].ptr.cast()) };
-        x[j] = _mm256_xor_si256(c, k0);
+        x[j] = _mm256_xor_si256(c, round_key(j, 0));
     }
     for r in 1..R {
-        for j in 0..M {
-            let k = if uniform { single[r] } else { merged[j][r] };
-            x[j] = _mm256_aesdec_epi128(x[j], k);
+        for (j, xj) in x.iter_mut().enumerate() {
+            *xj = _mm256_aesdec_epi128(*xj, round_key(j, r));
         }
     }
     for j in 0..M {
-        let k = if uniform { single[R] } else { merged[j][R] };
         // SAFETY: `prev` fields are 16-byte arrays, unaligned loads.
         let prev = unsafe {
             _mm256_loadu2_m128i(
@@ -217,7 +215,7 @@ unsafe fn decrypt_group<const M: usize, const R: usize>(slots: &[DecSlot; 16], n
                 slots[2 * j].prev.as_ptr().cast(),
             )
         };
-        let p = _mm256_xor_si256(_mm256_aesdeclast_epi128(x[j], k), prev);
+        let p = _mm256_xor_si256(_mm256_aesdeclast_epi128(x[j], round_key(j, R)), prev);
         // SAFETY: each slot's own 16 bytes; a duplicated odd tail is stored once.
         unsafe {
             _mm_storeu_si128(slots[2 * j].ptr.cast(), _mm256_castsi256_si128(p));
@@ -235,17 +233,29 @@ unsafe fn decrypt_group<const M: usize, const R: usize>(slots: &[DecSlot; 16], n
 /// As [`decrypt_group`].
 #[target_feature(enable = "vaes,avx2,aes,sse4.1")]
 unsafe fn decrypt_group_any<const R: usize>(slots: &[DecSlot; 16], n: usize) {
+    let uniform = slots[..n]
+        .iter()
+        .all(|s| core::ptr::eq(s.keys, slots[0].keys));
+    macro_rules! regs {
+        ($m:literal) => {
+            if uniform {
+                decrypt_group::<$m, R, true>(slots, n)
+            } else {
+                decrypt_group::<$m, R, false>(slots, n)
+            }
+        };
+    }
     // SAFETY: forwarded caller contract; M = ceil(n / 2).
     unsafe {
         match n.div_ceil(2) {
-            8 => decrypt_group::<8, R>(slots, n),
-            7 => decrypt_group::<7, R>(slots, n),
-            6 => decrypt_group::<6, R>(slots, n),
-            5 => decrypt_group::<5, R>(slots, n),
-            4 => decrypt_group::<4, R>(slots, n),
-            3 => decrypt_group::<3, R>(slots, n),
-            2 => decrypt_group::<2, R>(slots, n),
-            1 => decrypt_group::<1, R>(slots, n),
+            8 => regs!(8),
+            7 => regs!(7),
+            6 => regs!(6),
+            5 => regs!(5),
+            4 => regs!(4),
+            3 => regs!(3),
+            2 => regs!(2),
+            1 => regs!(1),
             _ => {}
         }
     }
