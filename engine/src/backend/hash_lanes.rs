@@ -60,6 +60,13 @@ enum After {
     Outer,
 }
 
+impl Drop for Lane<'_> {
+    fn drop(&mut self) {
+        // Mid-message states are as good as the HMAC key for this message's prefix.
+        self.state.zeroize();
+    }
+}
+
 impl<'a> Lane<'a> {
     fn new(out_index: usize, input: &HmacInput<'a>) -> Self {
         let msg = input.msg;

@@ -12,6 +12,8 @@
 
 use core::arch::x86_64::*;
 
+use zeroize::Zeroize;
+
 use super::x86_aesni::{
     CbcTicket, DecSlot, EncLane, RoundKeys, schedule_decrypt, schedule_encrypt,
 };
@@ -118,6 +120,9 @@ unsafe fn encrypt_group<const M: usize, const R: usize, const UNIFORM: bool>(
             );
         }
     }
+    // The merged schedules are copies of key material on the stack.
+    single.zeroize();
+    merged.zeroize();
 }
 
 /// # Safety
