@@ -388,9 +388,10 @@ impl Backend {
 
     /// The best backend this CPU supports (`Portable` under Miri).
     pub fn detect() -> Self {
-        Self::available()
-            .into_iter()
-            .next()
+        // No `available()` here: `selected()` calls this per batch, which must not allocate.
+        NAMES
+            .iter()
+            .find_map(|n| Self::from_name(n).ok())
             .unwrap_or(Self::Portable)
     }
 
