@@ -9,6 +9,7 @@
 #![cfg_attr(not(test), warn(missing_docs))]
 
 pub mod backend;
+pub mod batch;
 pub mod error;
 pub mod format;
 pub mod keys;
@@ -17,6 +18,7 @@ pub mod resume;
 mod ticketer;
 pub mod wire;
 
+pub use batch::{StateBatch, TicketBatch};
 pub use error::{Error, RejectReason, Rejected};
 pub use format::TicketFormat;
 pub use keys::{CipherKind, KeyName, KeyRing, KeyRole, KeyTimes, SharedKeyRing, TicketKey};
