@@ -261,6 +261,11 @@ impl ProducesTickets for TesseraTicketer {
     }
 }
 
+/// Compiles the embedding guide's code (`docs/rustls.md`) as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/rustls.md")]
+struct EmbeddingGuide;
+
 #[cfg(test)]
 mod tests {
     use super::*;
