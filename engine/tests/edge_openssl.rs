@@ -303,6 +303,8 @@ fn scenario(version: &str, format: TicketFormat) {
     let opened = independent.open_at(&ticket, T0, &mut state).unwrap();
     assert_eq!(opened.key_name, k1.name());
     assert!(state.len() > 48, "a rustls session with its secret inside");
+    #[cfg(feature = "cli")]
+    cli_opens(&dir, &keys_path, format, &ticket, &state);
 
     // Tampered tickets: a full handshake, never a failed connection.
     tamper(&s1, &bad, |len| len / 2, 3); // inside the ciphertext or MAC
@@ -382,6 +384,39 @@ fn scenario(version: &str, format: TicketFormat) {
         );
     }
     assert_eq!(events.iter().filter(|e| e.resumed).count(), 4);
+}
+
+/// `tessera open` (the ops CLI, feature `cli`) opens the ticket too, to the same state.
+#[cfg(feature = "cli")]
+fn cli_opens(dir: &TempDir, keys: &Path, format: TicketFormat, ticket: &[u8], state: &[u8]) {
+    let exe = env!("CARGO_BIN_EXE_tessera");
+    let has_open = Command::new(exe)
+        .args(["open", "--help"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_open {
+        eprintln!("SKIPPED CLI check: this build's tessera binary has no `open` command");
+        return;
+    }
+    let (tin, tout) = (dir.path("ticket.bin"), dir.path("state.bin"));
+    std::fs::write(&tin, ticket).unwrap();
+    let out = Command::new(exe)
+        .arg("open")
+        .arg("--key-file")
+        .arg(keys)
+        .args(["--ticket-format", format.as_str()])
+        .arg("--in")
+        .arg(&tin)
+        .arg("--out")
+        .arg(&tout)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "tessera open: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read(&tout).unwrap(), state);
 }
 
 #[test]
