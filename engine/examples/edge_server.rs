@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tessera::TicketFormat;
-use tessera::keys::KeyFileFormat;
+use tessera::keys::{KeyFileFormat, check_permissions};
 use tessera::rotation::{DEFAULT_LIFETIME_SECS, Rotator, SystemClock};
 use tessera::rustls::TesseraTicketer;
 use tessera::rustls::edge::{EdgeServer, load_pem, server_config};
@@ -111,6 +111,9 @@ fn self_signed() -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>
 }
 
 fn run(opts: Opts) -> Result<(), String> {
+    for warning in opts.key_files.iter().filter_map(check_permissions) {
+        eprintln!("edge_server: warning: {warning}");
+    }
     let rotator = Arc::new(
         Rotator::from_key_files(
             &opts.key_files,
