@@ -55,6 +55,20 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Opts, String> {
         if flag == "-h" || flag == "--help" {
             return Err(String::new());
         }
+        const FLAGS: [&str; 9] = [
+            "--listen",
+            "--key-file",
+            "--key-format",
+            "--ticket-format",
+            "--cert",
+            "--key",
+            "--max-connections",
+            "--lifetime",
+            "--reload-every",
+        ];
+        if !FLAGS.contains(&flag.as_str()) {
+            return Err(format!("unknown option {flag:?}"));
+        }
         let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
         let number = |what: &str| {
             value
