@@ -182,7 +182,8 @@ pub(super) unsafe fn cbc_encrypt_many(tickets: &mut [CbcTicket<'_>]) {
 /// rounds go (a group is a single pass, so merging up front would cost as much).
 ///
 /// # Safety
-/// VAES + AVX2 available; every slot in `..n` has 16 writable bytes at `ptr` and valid `keys`.
+/// VAES + AVX2 available; every slot in `..n` has 16 writable bytes at `ptr`, 16 readable
+/// bytes at `prev` and valid `keys`; no slot's `prev` points at a later slot.
 #[target_feature(enable = "vaes,avx2,aes,sse4.1")]
 #[inline]
 unsafe fn decrypt_group<const M: usize, const R: usize, const UNIFORM: bool>(
@@ -212,24 +213,21 @@ unsafe fn decrypt_group<const M: usize, const R: usize, const UNIFORM: bool>(
             *xj = _mm256_aesdec_epi128(*xj, round_key(j, r));
         }
     }
-    for j in 0..M {
-        // SAFETY: `prev` fields are 16-byte arrays, unaligned loads.
-        let prev = unsafe {
-            _mm256_loadu2_m128i(
-                slots[hi_of(j)].prev.as_ptr().cast(),
-                slots[2 * j].prev.as_ptr().cast(),
-            )
-        };
+    // Back to front: a slot's `prev` may be the previous slot's ciphertext, still unwritten.
+    for j in (0..M).rev() {
+        // SAFETY: each `prev` has 16 readable bytes (caller contract).
+        let prev =
+            unsafe { _mm256_loadu2_m128i(slots[hi_of(j)].prev.cast(), slots[2 * j].prev.cast()) };
         let p = _mm256_xor_si256(_mm256_aesdeclast_epi128(x[j], round_key(j, R)), prev);
         // SAFETY: each slot's own 16 bytes; a duplicated odd tail is stored once.
         unsafe {
-            _mm_storeu_si128(slots[2 * j].ptr.cast(), _mm256_castsi256_si128(p));
             if 2 * j + 1 < n {
                 _mm_storeu_si128(
                     slots[2 * j + 1].ptr.cast(),
                     _mm256_extracti128_si256::<1>(p),
                 );
             }
+            _mm_storeu_si128(slots[2 * j].ptr.cast(), _mm256_castsi256_si128(p));
         }
     }
 }
