@@ -278,9 +278,7 @@ impl MacKernel {
                 // SAFETY: detect() proved support (the token exists only after detection).
                 |s, b| unsafe { x86_shani::compress(s, b) },
                 // SAFETY: as above.
-                |s, b| unsafe {
-                    x86_shani::compress::<1>(core::array::from_mut(s), core::array::from_ref(b))
-                },
+                |s, b| unsafe { x86_shani::compress::<1>(core::array::from_mut(s), &[b]) },
             ),
             #[cfg(target_arch = "x86_64")]
             Self::Avx2(_) => hash_lanes::hmac_many::<{ x86_avx2::LANES }>(
