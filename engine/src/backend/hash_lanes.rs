@@ -231,7 +231,7 @@ pub(super) fn hmac_many_portable(inputs: &[HmacInput<'_>], out: &mut [[u8; 32]])
     hmac_many::<1>(
         inputs,
         out,
-        |s, b| compress_portable(&mut s[0], &b[0]),
+        |s, b| compress_portable(&mut s[0], b[0]),
         compress_portable,
     );
 }
