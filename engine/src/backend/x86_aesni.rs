@@ -401,23 +401,39 @@ pub(super) unsafe fn schedule_decrypt<const W: usize>(
     let mut which = 0;
     let mut n = 0;
     for t in tickets.iter_mut().filter(|t| t.keys.rounds == rounds) {
+        let keys: *const RoundKeys = t.keys;
         let iv: *const u8 = t.iv.as_ptr();
-        for (b, block) in t.data.chunks_exact_mut(16).enumerate() {
-            let prev = match (b, n) {
-                (0, _) => iv,
-                (_, 0) => carry[which].as_ptr(),
-                _ => slots[n - 1].ptr.cast_const(),
-            };
-            slots[n] = DecSlot {
-                keys: t.keys,
-                ptr: block.as_mut_ptr(),
-                prev,
-            };
-            n += 1;
+        let total = t.data.len() / 16;
+        // Every block pointer derives from this one, so `ptr - 16` stays inside the ticket.
+        let base = t.data.as_mut_ptr();
+        let mut b = 0;
+        while b < total {
+            // A run of this ticket's blocks into the free slots.
+            let take = (total - b).min(W - n);
+            // A run starts a ticket (IV) or continues it in a fresh group (saved block).
+            let first_prev = if b == 0 { iv } else { carry[which].as_ptr() };
+            for i in 0..take {
+                let ptr = base.wrapping_add(16 * (b + i));
+                let prev = if i == 0 {
+                    first_prev
+                } else {
+                    ptr.wrapping_sub(16).cast_const()
+                };
+                slots[n + i] = DecSlot { keys, ptr, prev };
+            }
+            n += take;
+            b += take;
             if n == W {
                 // The next group's first slot (if it continues this ticket) chains on this
                 // block's ciphertext, which the group is about to overwrite.
-                carry[which ^ 1].copy_from_slice(block);
+                // SAFETY: the slot's 16 bytes lie inside this ticket's data (b <= total).
+                unsafe {
+                    core::ptr::copy_nonoverlapping(
+                        slots[W - 1].ptr,
+                        carry[which ^ 1].as_mut_ptr(),
+                        16,
+                    )
+                };
                 group(&slots, n);
                 which ^= 1;
                 n = 0;
