@@ -6,9 +6,13 @@
 //! until its ticket ends and is refilled from the queue at once, so short tickets never hold up
 //! long ones. Lanes are kept compacted at the front; a group runs for as many blocks as its
 //! shortest live lane has left, then finished lanes are replaced. When the queue is drained and
-//! fewer lanes are alive, the group narrows (8 -> 4 -> 2 -> 1) rather than computing dummies.
-//! AES-128 and AES-256 tickets are processed in two passes (10 and 14 rounds cannot share one
-//! interleaved round loop).
+//! fewer lanes are alive, the kernel of exactly that width runs (AES-NI: 1..=8 lanes; VAES:
+//! ceil(live / 2) registers) rather than computing dummies. AES-128 and AES-256 tickets are
+//! processed in two passes (10 and 14 rounds cannot share one interleaved round loop). When
+//! every live lane uses the same key, round keys are loaded once per round for all lanes.
+//!
+//! Decryption is parallel inside a ticket, so the blocks of all tickets form one stream that is
+//! cut into groups of 8 (AES-NI) or 16 (VAES) blocks, in runs per ticket.
 
 #![allow(unsafe_code)]
 
