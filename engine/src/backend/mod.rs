@@ -204,6 +204,12 @@ impl AesKernel {
     pub fn cbc_encrypt_many(self, tickets: &mut [CbcTicket<'_>]) -> Result<(), Error> {
         check_blocks(tickets)?;
         match self {
+            // Too few tickets to fill ymm lanes: the xmm kernel has less setup per call.
+            // SAFETY: detect() proved support (the token exists only after detection; VAES
+            // implies AES-NI).
+            Self::AesNi(_) | Self::Vaes(_) if tickets.len() <= x86_aesni::ENC_LANES => unsafe {
+                x86_aesni::cbc_encrypt_many(tickets)
+            },
             // SAFETY: detect() proved support (the token exists only after detection).
             Self::AesNi(_) => unsafe { x86_aesni::cbc_encrypt_many(tickets) },
             // SAFETY: detect() proved support (the token exists only after detection).
@@ -217,7 +223,14 @@ impl AesKernel {
     #[allow(unsafe_code)] // Dispatch into the ISA module, behind the proof token.
     pub fn cbc_decrypt_many(self, tickets: &mut [CbcTicket<'_>]) -> Result<(), Error> {
         check_blocks(tickets)?;
+        // Fewer blocks than one ymm group: the xmm kernel has less setup per call.
+        let small = tickets.iter().map(|t| t.data.len() / 16).sum::<usize>() < x86_vaes::DEC_BLOCKS;
         match self {
+            // SAFETY: detect() proved support (the token exists only after detection; VAES
+            // implies AES-NI).
+            Self::AesNi(_) | Self::Vaes(_) if small => unsafe {
+                x86_aesni::cbc_decrypt_many(tickets)
+            },
             // SAFETY: detect() proved support (the token exists only after detection).
             Self::AesNi(_) => unsafe { x86_aesni::cbc_decrypt_many(tickets) },
             // SAFETY: detect() proved support (the token exists only after detection).
