@@ -40,13 +40,15 @@ fn merge_keys<const R: usize>(lo: &[__m128i; 15], hi: &[__m128i; 15], same: bool
 
 /// Encrypts `steps` blocks in each of `lanes[..live]` with `M = ceil(live / 2)` registers. An
 /// odd last lane is paired with a copy of itself (both halves compute and store the same block).
+/// `KM` key tables: 1 when every lane shares one key (broadcast), else `M` (one per register);
+/// sizing the table by `KM` keeps the uniform case from initialising and wiping unused tables.
 ///
 /// # Safety
 /// VAES + AVX2 available; each live lane's `ptr` has `steps * 16` writable bytes and `keys`
 /// is valid; `live` is `2M - 1` or `2M`.
 #[target_feature(enable = "vaes,avx2,aes,sse4.1")]
 #[inline]
-unsafe fn encrypt_group<const M: usize, const R: usize, const UNIFORM: bool>(
+unsafe fn encrypt_group<const M: usize, const KM: usize, const R: usize>(
     lanes: &mut [EncLane; 16],
     live: usize,
     steps: usize,
@@ -56,16 +58,12 @@ unsafe fn encrypt_group<const M: usize, const R: usize, const UNIFORM: bool>(
     let hi_of = |j: usize| if 2 * j + 1 < live { 2 * j + 1 } else { 2 * j };
     // SAFETY: live lanes point at round keys borrowed for the whole call.
     let key_of = |i: usize| unsafe { &*lanes[i].keys };
-    let mut single = [_mm256_setzero_si256(); 15];
-    let mut merged = [[_mm256_setzero_si256(); 15]; M];
-    if UNIFORM {
-        single = merge_keys::<R>(&key_of(0).enc, &key_of(0).enc, true);
-    } else {
-        for (j, m) in merged.iter_mut().enumerate() {
-            let (lo, hi) = (key_of(lo_of(j)), key_of(hi_of(j)));
-            *m = merge_keys::<R>(&lo.enc, &hi.enc, core::ptr::eq(lo, hi));
-        }
+    let mut keys = [[_mm256_setzero_si256(); 15]; KM];
+    for (j, k) in keys.iter_mut().enumerate() {
+        let (lo, hi) = (key_of(lo_of(j)), key_of(hi_of(j)));
+        *k = merge_keys::<R>(&lo.enc, &hi.enc, core::ptr::eq(lo, hi));
     }
+    let table = |j: usize| if KM == 1 { 0 } else { j };
     let mut lo_ptr: [*mut u8; M] = core::array::from_fn(|j| lanes[lo_of(j)].ptr);
     let mut hi_ptr: [*mut u8; M] = core::array::from_fn(|j| lanes[hi_of(j)].ptr);
     let mut cv = [_mm256_setzero_si256(); M];
@@ -83,17 +81,17 @@ unsafe fn encrypt_group<const M: usize, const R: usize, const UNIFORM: bool>(
         for j in 0..M {
             // SAFETY: both halves have at least 16 bytes left in their tickets (caller contract).
             let p = unsafe { _mm256_loadu2_m128i(hi_ptr[j].cast(), lo_ptr[j].cast()) };
-            let k0 = if UNIFORM { single[0] } else { merged[j][0] };
+            let k0 = keys[table(j)][0];
             x[j] = _mm256_xor_si256(_mm256_xor_si256(p, cv[j]), k0);
         }
         for r in 1..R {
             for j in 0..M {
-                let k = if UNIFORM { single[r] } else { merged[j][r] };
+                let k = keys[table(j)][r];
                 x[j] = _mm256_aesenc_epi128(x[j], k);
             }
         }
         for j in 0..M {
-            let k = if UNIFORM { single[R] } else { merged[j][R] };
+            let k = keys[table(j)][R];
             cv[j] = _mm256_aesenclast_epi128(x[j], k);
             // SAFETY: the 16 bytes loaded above (hi first: for a duplicated lane both halves
             // are equal); then advance within each ticket.
@@ -121,8 +119,7 @@ unsafe fn encrypt_group<const M: usize, const R: usize, const UNIFORM: bool>(
         }
     }
     // The merged schedules are copies of key material on the stack.
-    single.zeroize();
-    merged.zeroize();
+    keys.zeroize();
 }
 
 /// # Safety
@@ -135,9 +132,9 @@ unsafe fn encrypt_group_any<const R: usize>(lanes: &mut [EncLane; 16], live: usi
     macro_rules! regs {
         ($m:literal) => {
             if uniform {
-                encrypt_group::<$m, R, true>(lanes, live, steps)
+                encrypt_group::<$m, 1, R>(lanes, live, steps)
             } else {
-                encrypt_group::<$m, R, false>(lanes, live, steps)
+                encrypt_group::<$m, $m, R>(lanes, live, steps)
             }
         };
     }
