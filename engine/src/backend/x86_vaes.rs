@@ -199,10 +199,22 @@ unsafe fn decrypt_group<const M: usize, const R: usize, const UNIFORM: bool>(
             _mm256_set_m128i(hi_keys[j].dec[r], lo_keys[j].dec[r])
         }
     };
+    // A register whose two blocks are neighbours in one ticket (the common case) loads and
+    // stores them as one 32-byte access.
+    let adjacent: [bool; M] = core::array::from_fn(|j| {
+        2 * j + 1 < n && slots[2 * j + 1].ptr == slots[2 * j].ptr.wrapping_add(16)
+    });
     let mut x = [_mm256_setzero_si256(); M];
     for j in 0..M {
-        // SAFETY: 16 readable bytes at each slot (caller contract).
-        let c = unsafe { _mm256_loadu2_m128i(slots[hi_of(j)].ptr.cast(), slots[2 * j].ptr.cast()) };
+        // SAFETY: 16 readable bytes at each slot (caller contract); adjacent slots are 32
+        // consecutive bytes of one ticket.
+        let c = unsafe {
+            if adjacent[j] {
+                _mm256_loadu_si256(slots[2 * j].ptr.cast())
+            } else {
+                _mm256_loadu2_m128i(slots[hi_of(j)].ptr.cast(), slots[2 * j].ptr.cast())
+            }
+        };
         x[j] = _mm256_xor_si256(c, round_key(j, 0));
     }
     for r in 1..R {
@@ -216,8 +228,13 @@ unsafe fn decrypt_group<const M: usize, const R: usize, const UNIFORM: bool>(
         let prev =
             unsafe { _mm256_loadu2_m128i(slots[hi_of(j)].prev.cast(), slots[2 * j].prev.cast()) };
         let p = _mm256_xor_si256(_mm256_aesdeclast_epi128(x[j], round_key(j, R)), prev);
-        // SAFETY: each slot's own 16 bytes; a duplicated odd tail is stored once.
+        // SAFETY: each slot's own 16 bytes (32 for adjacent slots); a duplicated odd tail is
+        // stored once.
         unsafe {
+            if adjacent[j] {
+                _mm256_storeu_si256(slots[2 * j].ptr.cast(), p);
+                continue;
+            }
             if 2 * j + 1 < n {
                 _mm_storeu_si128(
                     slots[2 * j + 1].ptr.cast(),
