@@ -203,5 +203,67 @@ fn bench_hmac_long(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_cbc, bench_hmac, bench_hmac_long);
+/// A batch of one ticket: the kernels must not be slower than the portable path here.
+fn bench_single(c: &mut Criterion) {
+    let key = [0x2bu8; 16];
+    let iv = [0x11u8; 16];
+    let mut data = fill(1, BLOCKS * 16);
+    let mut g = c.benchmark_group("aes128_cbc_encrypt_1x8");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("portable", |b| {
+        b.iter(|| {
+            let len = data.len();
+            let enc = cbc::Encryptor::<aes::Aes128>::new(&key.into(), &iv.into());
+            black_box(enc.encrypt_padded_mut::<NoPadding>(&mut data, len).is_ok());
+        })
+    });
+    for k in aes_kernels() {
+        let rk = k.aesni().round_keys_128(&key);
+        g.bench_function(BenchmarkId::new("kernel", name(k)), |b| {
+            b.iter(|| {
+                k.cbc_encrypt_many(&mut [CbcTicket {
+                    keys: &rk,
+                    iv,
+                    data: &mut data,
+                }])
+                .unwrap()
+            })
+        });
+    }
+    g.finish();
+
+    let hkey = [0x0bu8; 32];
+    let msg = fill(2, MAC_LEN);
+    let mut out = [[0u8; 32]; 1];
+    let mut g = c.benchmark_group("hmac_sha256_1x178");
+    g.throughput(Throughput::Elements(1));
+    let keyed = <Hmac<Sha256>>::new_from_slice(&hkey).unwrap();
+    g.bench_function("rustcrypto_prekeyed", |b| {
+        b.iter(|| {
+            let mut mac = keyed.clone();
+            mac.update(&msg);
+            out[0] = mac.finalize().into_bytes().into();
+        })
+    });
+    let (inner, outer) = states(&hkey);
+    let inputs = [HmacInput {
+        inner: &inner,
+        outer: &outer,
+        msg: &msg,
+    }];
+    for k in mac_kernels() {
+        g.bench_function(BenchmarkId::new("kernel", name(k)), |b| {
+            b.iter(|| k.hmac_sha256_many(&inputs, &mut out).unwrap())
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    bench_cbc,
+    bench_hmac,
+    bench_hmac_long,
+    bench_single
+);
 criterion_main!(benches);

@@ -516,3 +516,41 @@ fn force_switch_overrides_selection() {
         assert_eq!(Backend::selected().unwrap(), Backend::detect());
     }
 }
+
+/// Child half of `env_var_selects_backend`: checks `Backend::selected()` against the
+/// environment the parent set. A no-op when run directly.
+#[test]
+fn env_var_child() {
+    let Ok(expect) = std::env::var("TESSERA_TEST_EXPECT") else {
+        return;
+    };
+    let selected = Backend::selected();
+    match expect.as_str() {
+        "error" => assert!(selected.is_err(), "{selected:?}"),
+        name => assert_eq!(selected.unwrap().name(), name),
+    }
+}
+
+/// `TESSERA_BACKEND` is read by `Backend::selected()`; an unknown name is an error, not a
+/// silent fallback. Runs this test binary again with the variable set (the process-wide
+/// cache means it cannot be changed in-process).
+#[test]
+fn env_var_selects_backend() {
+    let exe = std::env::current_exe().unwrap();
+    let mut cases: Vec<(String, String)> = Backend::available()
+        .iter()
+        .map(|b| (b.name().to_string(), b.name().to_string()))
+        .collect();
+    cases.push(("auto".into(), Backend::detect().name().into()));
+    cases.push(("no-such-backend".into(), "error".into()));
+    for (value, expect) in cases {
+        let status = std::process::Command::new(&exe)
+            .args(["--exact", "env_var_child", "--test-threads", "1"])
+            .env("TESSERA_BACKEND", &value)
+            .env("TESSERA_TEST_EXPECT", &expect)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "TESSERA_BACKEND={value}");
+    }
+}

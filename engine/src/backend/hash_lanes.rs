@@ -41,15 +41,15 @@ enum Stage {
     Outer,
 }
 
-#[derive(Clone)]
-struct Lane<'a> {
-    out_index: usize,
-    state: [u32; 8],
-    outer: &'a [u32; 8],
-    rest: &'a [u8],
-    tail: [u8; 128],
-    tail_blocks: usize,
-    stage: Stage,
+/// Where a lane's next block is.
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    /// In the caller's message.
+    Msg(&'a [u8; 64]),
+    /// In the lane's own padding buffer (block 0 or 1).
+    Tail(usize),
+    /// The lane's outer-hash block.
+    Outer,
 }
 
 /// What the block just handed out finishes.
@@ -60,14 +60,18 @@ enum After {
     Outer,
 }
 
-impl Drop for Lane<'_> {
-    fn drop(&mut self) {
-        // Mid-message states are as good as the HMAC key for this message's prefix.
-        self.state.zeroize();
-    }
+struct Lane<'a> {
+    out_index: usize,
+    outer: &'a [u32; 8],
+    rest: &'a [u8],
+    tail: [u8; 128],
+    tail_blocks: usize,
+    outer_block: [u8; 64],
+    stage: Stage,
 }
 
 impl<'a> Lane<'a> {
+    /// A lane for `input`; its state starts at `input.inner` (set by the caller).
     fn new(out_index: usize, input: &HmacInput<'a>) -> Self {
         let msg = input.msg;
         let body = msg.len() - msg.len() % 64;
@@ -79,13 +83,17 @@ impl<'a> Lane<'a> {
         // The key block (64 bytes) was compressed before this message.
         let bits = (64 + msg.len() as u64) * 8;
         tail[tail_blocks * 64 - 8..tail_blocks * 64].copy_from_slice(&bits.to_be_bytes());
+        let mut outer_block = [0u8; 64];
+        outer_block[32] = 0x80;
+        // 64-byte key block + 32-byte inner digest.
+        outer_block[56..].copy_from_slice(&((64u64 + 32) * 8).to_be_bytes());
         Self {
             out_index,
-            state: *input.inner,
             outer: input.outer,
             rest: whole,
             tail,
             tail_blocks,
+            outer_block,
             stage: if whole.is_empty() {
                 Stage::Tail(0)
             } else {
@@ -94,48 +102,54 @@ impl<'a> Lane<'a> {
         }
     }
 
-    /// Copies the next block into `block` and moves past it.
-    fn next_block(&mut self, block: &mut [u8; 64]) -> After {
-        match self.stage {
-            Stage::Body => {
-                let (head, rest) = self.rest.split_at(64);
-                block.copy_from_slice(head);
+    /// Moves past the next block and says where it is. `state` is this lane's chaining state
+    /// (consumed into the outer block, then reset to the outer key state, at the outer step).
+    fn advance(&mut self, state: &mut [u32; 8]) -> (Source<'a>, After) {
+        if self.stage == Stage::Body {
+            if let Some((head, rest)) = self.rest.split_first_chunk::<64>() {
                 self.rest = rest;
                 if rest.is_empty() {
                     self.stage = Stage::Tail(0);
                 }
-                After::Nothing
+                return (Source::Msg(head), After::Nothing);
             }
-            Stage::Tail(i) => {
-                block.copy_from_slice(&self.tail[i * 64..i * 64 + 64]);
-                if i + 1 < self.tail_blocks {
-                    self.stage = Stage::Tail(i + 1);
-                    After::Nothing
-                } else {
-                    After::Inner
-                }
+            self.stage = Stage::Tail(0);
+        }
+        match self.stage {
+            Stage::Tail(i) if i + 1 < self.tail_blocks => {
+                self.stage = Stage::Tail(i + 1);
+                (Source::Tail(i), After::Nothing)
             }
-            Stage::Outer => {
-                block.fill(0);
-                for (dst, w) in block.chunks_exact_mut(4).zip(self.state) {
+            Stage::Tail(i) => (Source::Tail(i), After::Inner),
+            _ => {
+                for (dst, w) in self.outer_block.chunks_exact_mut(4).zip(*state) {
                     dst.copy_from_slice(&w.to_be_bytes());
                 }
-                block[32] = 0x80;
-                // 64-byte key block + 32-byte inner digest.
-                block[56..].copy_from_slice(&((64u64 + 32) * 8).to_be_bytes());
-                self.state = *self.outer;
-                After::Outer
+                *state = *self.outer;
+                (Source::Outer, After::Outer)
             }
         }
     }
 
-    fn tag(&self) -> [u8; 32] {
-        let mut tag = [0u8; 32];
-        for (dst, w) in tag.chunks_exact_mut(4).zip(self.state) {
-            dst.copy_from_slice(&w.to_be_bytes());
+    fn block(&self, src: Source<'a>) -> &[u8; 64] {
+        match src {
+            Source::Msg(b) => b,
+            Source::Tail(0) => self.tail.first_chunk::<64>().unwrap_or(&ZERO_BLOCK),
+            Source::Tail(_) => self.tail.last_chunk::<64>().unwrap_or(&ZERO_BLOCK),
+            Source::Outer => &self.outer_block,
         }
-        tag
     }
+}
+
+/// The block idle lanes compress (their results are never read).
+static ZERO_BLOCK: [u8; 64] = [0; 64];
+
+fn tag(state: &[u32; 8]) -> [u8; 32] {
+    let mut tag = [0u8; 32];
+    for (dst, w) in tag.chunks_exact_mut(4).zip(state) {
+        dst.copy_from_slice(&w.to_be_bytes());
+    }
+    tag
 }
 
 /// Computes `out[i] = HMAC(inputs[i])` with `N` lanes: `wide` compresses one block into each of
@@ -144,53 +158,61 @@ impl<'a> Lane<'a> {
 pub(super) fn hmac_many<const N: usize>(
     inputs: &[HmacInput<'_>],
     out: &mut [[u8; 32]],
-    mut wide: impl FnMut(&mut [[u32; 8]; N], &[[u8; 64]; N]),
+    mut wide: impl FnMut(&mut [[u32; 8]; N], &[&[u8; 64]; N]),
     mut single: impl FnMut(&mut [u32; 8], &[u8; 64]),
 ) {
     debug_assert_eq!(inputs.len(), out.len());
     let mut lanes: [Option<Lane<'_>>; N] = [const { None }; N];
     let mut queue = inputs.iter().enumerate();
+    // Chaining state of the message in each lane.
     let mut states = [[0u32; 8]; N];
-    let mut blocks = [[0u8; 64]; N];
-    let mut after = [After::Nothing; N];
+    let mut sources = [(Source::Outer, After::Nothing); N];
     loop {
         let mut live = 0;
-        for slot in lanes.iter_mut() {
+        for (slot, state) in lanes.iter_mut().zip(states.iter_mut()) {
             if slot.is_none()
                 && let Some((i, input)) = queue.next()
             {
                 *slot = Some(Lane::new(i, input));
+                *state = *input.inner;
             }
             live += usize::from(slot.is_some());
         }
         if live == 0 {
-            // The states derive from the HMAC key.
+            // The states derive from the HMAC keys.
             states.zeroize();
             return;
         }
-        for (s, slot) in lanes.iter_mut().enumerate() {
+        for ((slot, state), src) in lanes
+            .iter_mut()
+            .zip(states.iter_mut())
+            .zip(sources.iter_mut())
+        {
             if let Some(lane) = slot {
-                after[s] = lane.next_block(&mut blocks[s]);
-                states[s] = lane.state;
+                *src = lane.advance(state);
             }
         }
+        let blocks: [&[u8; 64]; N] = core::array::from_fn(|s| {
+            lanes[s]
+                .as_ref()
+                .map_or(&ZERO_BLOCK, |l| l.block(sources[s].0))
+        });
         if live == 1 {
             if let Some(s) = lanes.iter().position(Option::is_some) {
-                single(&mut states[s], &blocks[s]);
+                single(&mut states[s], blocks[s]);
             }
         } else {
-            // Idle lanes compress leftover data whose result is never read.
+            // Idle lanes compress a zero block into a stale state; the result is never read.
             wide(&mut states, &blocks);
         }
-        for (s, slot) in lanes.iter_mut().enumerate() {
+        for ((slot, state), src) in lanes.iter_mut().zip(states.iter()).zip(sources.iter()) {
             let Some(lane) = slot else { continue };
-            lane.state = states[s];
-            match after[s] {
+            match src.1 {
                 After::Nothing => {}
                 After::Inner => lane.stage = Stage::Outer,
                 After::Outer => {
                     if let Some(dst) = out.get_mut(lane.out_index) {
-                        *dst = lane.tag();
+                        *dst = tag(state);
                     }
                     *slot = None;
                 }
@@ -209,7 +231,7 @@ pub(super) fn hmac_many_portable(inputs: &[HmacInput<'_>], out: &mut [[u8; 32]])
     hmac_many::<1>(
         inputs,
         out,
-        |s, b| compress_portable(&mut s[0], &b[0]),
+        |s, b| compress_portable(&mut s[0], b[0]),
         compress_portable,
     );
 }

@@ -6,9 +6,13 @@
 //! until its ticket ends and is refilled from the queue at once, so short tickets never hold up
 //! long ones. Lanes are kept compacted at the front; a group runs for as many blocks as its
 //! shortest live lane has left, then finished lanes are replaced. When the queue is drained and
-//! fewer lanes are alive, the group narrows (8 -> 4 -> 2 -> 1) rather than computing dummies.
-//! AES-128 and AES-256 tickets are processed in two passes (10 and 14 rounds cannot share one
-//! interleaved round loop).
+//! fewer lanes are alive, the kernel of exactly that width runs (AES-NI: 1..=8 lanes; VAES:
+//! ceil(live / 2) registers) rather than computing dummies. AES-128 and AES-256 tickets are
+//! processed in two passes (10 and 14 rounds cannot share one interleaved round loop). When
+//! every live lane uses the same key, round keys are loaded once per round for all lanes.
+//!
+//! Decryption is parallel inside a ticket, so the blocks of all tickets form one stream that is
+//! cut into groups of 8 (AES-NI) or 16 (VAES) blocks, in runs per ticket.
 
 #![allow(unsafe_code)]
 
@@ -364,49 +368,78 @@ pub(super) unsafe fn cbc_encrypt_many(tickets: &mut [CbcTicket<'_>]) {
 // ---------------------------------------------------------------------------------------------
 // CBC decryption: blocks of all tickets form one stream, decrypted 8 at a time.
 
-/// A gathered block: where it lives, its key and the ciphertext that precedes it.
+/// A gathered block: where it lives, its key and where the ciphertext that precedes it is.
 #[derive(Clone, Copy)]
 pub(super) struct DecSlot {
     pub(super) keys: *const RoundKeys,
     pub(super) ptr: *mut u8,
-    pub(super) prev: [u8; 16],
+    /// The IV, the previous slot's block (same group, not yet overwritten while the group
+    /// stores back to front) or a saved copy of the previous group's last ciphertext block.
+    pub(super) prev: *const u8,
 }
 
 impl DecSlot {
     pub(super) const IDLE: Self = Self {
         keys: core::ptr::null(),
         ptr: core::ptr::null_mut(),
-        prev: [0; 16],
+        prev: core::ptr::null(),
     };
 }
 
 /// Walks the blocks of all `tickets` with `rounds` rounds, gathering groups of up to `W`
-/// blocks (mixed tickets allowed) and handing each group to `group(slots, n)`. Ciphertext is
-/// read at gather time, so in-place writes of a group never disturb the chaining of the next.
+/// blocks (mixed tickets allowed) and handing each group to `group(slots, n)`. No ciphertext
+/// is copied per block: a slot's `prev` points at the preceding block in place, and only the
+/// last block of each group is saved (into one of two alternating buffers) before the group
+/// overwrites it, for the next group's first slot.
 ///
 /// # Safety
-/// `group` may write only the 16 bytes at each `slots[..n].ptr` and must be safe to call.
+/// `group` may write only the 16 bytes at each `slots[..n].ptr`, must read every `prev` of a
+/// slot before writing any earlier slot (store back to front), and must be safe to call.
 pub(super) unsafe fn schedule_decrypt<const W: usize>(
     tickets: &mut [CbcTicket<'_>],
     rounds: usize,
     mut group: impl FnMut(&[DecSlot; W], usize),
 ) {
     let mut slots = [DecSlot::IDLE; W];
+    let mut carry = [[0u8; 16]; 2];
+    let mut which = 0;
     let mut n = 0;
     for t in tickets.iter_mut().filter(|t| t.keys.rounds == rounds) {
-        let mut prev = t.iv;
-        for block in t.data.chunks_exact_mut(16) {
-            let mut ct = [0u8; 16];
-            ct.copy_from_slice(block);
-            slots[n] = DecSlot {
-                keys: t.keys,
-                ptr: block.as_mut_ptr(),
-                prev,
-            };
-            prev = ct;
-            n += 1;
+        let keys: *const RoundKeys = t.keys;
+        let iv: *const u8 = t.iv.as_ptr();
+        let total = t.data.len() / 16;
+        // Every block pointer derives from this one, so `ptr - 16` stays inside the ticket.
+        let base = t.data.as_mut_ptr();
+        let mut b = 0;
+        while b < total {
+            // A run of this ticket's blocks into the free slots.
+            let take = (total - b).min(W - n);
+            // A run starts a ticket (IV) or continues it in a fresh group (saved block).
+            let first_prev = if b == 0 { iv } else { carry[which].as_ptr() };
+            for i in 0..take {
+                let ptr = base.wrapping_add(16 * (b + i));
+                let prev = if i == 0 {
+                    first_prev
+                } else {
+                    ptr.wrapping_sub(16).cast_const()
+                };
+                slots[n + i] = DecSlot { keys, ptr, prev };
+            }
+            n += take;
+            b += take;
             if n == W {
+                // The next group's first slot (if it continues this ticket) chains on this
+                // block's ciphertext, which the group is about to overwrite.
+                // SAFETY: the slot's 16 bytes lie inside this ticket's data (b <= total).
+                unsafe {
+                    core::ptr::copy_nonoverlapping(
+                        slots[W - 1].ptr,
+                        carry[which ^ 1].as_mut_ptr(),
+                        16,
+                    )
+                };
                 group(&slots, n);
+                which ^= 1;
                 n = 0;
             }
         }
@@ -416,10 +449,11 @@ pub(super) unsafe fn schedule_decrypt<const W: usize>(
     }
 }
 
-/// Decrypts `slots[..N]` (all live, `R` rounds).
+/// Decrypts `slots[..N]` (all live, `R` rounds), storing back to front.
 ///
 /// # Safety
-/// AES-NI available; every slot's `ptr` has 16 writable bytes and `keys` is valid.
+/// AES-NI available; every slot's `ptr` has 16 writable bytes, `prev` 16 readable bytes and
+/// `keys` is valid; no slot's `prev` points at a later slot.
 #[target_feature(enable = "aes,sse4.1")]
 #[inline]
 unsafe fn decrypt_group<const N: usize, const R: usize>(slots: &[DecSlot]) {
@@ -460,10 +494,11 @@ unsafe fn decrypt_group<const N: usize, const R: usize>(slots: &[DecSlot]) {
             x[i] = _mm_aesdeclast_si128(x[i], keys[i].dec[R]);
         }
     }
-    for i in 0..N {
-        // SAFETY: `prev` is a 16-byte array; the store hits the slot's own 16 bytes.
+    // Back to front: slot i's `prev` may be slot i - 1's ciphertext, still unwritten here.
+    for i in (0..N).rev() {
+        // SAFETY: `prev` has 16 readable bytes; the store hits the slot's own 16 bytes.
         unsafe {
-            let p = _mm_xor_si128(x[i], _mm_loadu_si128(slots[i].prev.as_ptr().cast()));
+            let p = _mm_xor_si128(x[i], _mm_loadu_si128(slots[i].prev.cast()));
             _mm_storeu_si128(slots[i].ptr.cast(), p);
         }
     }
@@ -473,22 +508,23 @@ unsafe fn decrypt_group<const N: usize, const R: usize>(slots: &[DecSlot]) {
 /// As [`decrypt_group`] for `slots[..n]`.
 #[target_feature(enable = "aes,sse4.1")]
 unsafe fn decrypt_group_any<const R: usize>(slots: &[DecSlot; 8], n: usize) {
-    // SAFETY: forwarded caller contract; each call covers live slots only.
+    // SAFETY: forwarded caller contract; each call covers live slots only, and a partial group
+    // is split into sub-groups handled last to first, so no sub-group overwrites a block a
+    // later one still chains on.
     unsafe {
         match n {
             8 => decrypt_group::<8, R>(slots),
             n => {
-                let mut rest = &slots[..n];
-                if rest.len() >= 4 {
-                    decrypt_group::<4, R>(rest);
-                    rest = &rest[4..];
+                let four = if n >= 4 { 4 } else { 0 };
+                let two = if n - four >= 2 { 2 } else { 0 };
+                if n - four - two == 1 {
+                    decrypt_group::<1, R>(&slots[four + two..n]);
                 }
-                if rest.len() >= 2 {
-                    decrypt_group::<2, R>(rest);
-                    rest = &rest[2..];
+                if two == 2 {
+                    decrypt_group::<2, R>(&slots[four..four + 2]);
                 }
-                if !rest.is_empty() {
-                    decrypt_group::<1, R>(rest);
+                if four == 4 {
+                    decrypt_group::<4, R>(&slots[..4]);
                 }
             }
         }

@@ -62,7 +62,7 @@ macro_rules! ror {
 /// # Safety
 /// The CPU must support AVX2.
 #[target_feature(enable = "avx2")]
-pub(super) unsafe fn compress(states: &mut [[u32; 8]; LANES], blocks: &[[u8; 64]; LANES]) {
+pub(super) unsafe fn compress(states: &mut [[u32; 8]; LANES], blocks: &[&[u8; 64]; LANES]) {
     // Big-endian words: reverse the bytes of every 32-bit word.
     let bswap = _mm256_setr_epi8(
         3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12, 3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8,
@@ -162,7 +162,7 @@ mod tests {
                 sha2::compress256(&mut expect[s], &[blocks[s].into()]);
             }
             // SAFETY: AVX2 detected above.
-            unsafe { compress(&mut states, &blocks) };
+            unsafe { compress(&mut states, &core::array::from_fn(|i| &blocks[i])) };
             assert_eq!(states, expect);
         }
     }

@@ -33,7 +33,7 @@ pub(super) const STREAMS: usize = 3;
 /// # Safety
 /// The CPU must support SHA-NI, SSSE3 and SSE4.1.
 #[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
-pub(super) unsafe fn compress<const N: usize>(states: &mut [[u32; 8]; N], blocks: &[[u8; 64]; N]) {
+pub(super) unsafe fn compress<const N: usize>(states: &mut [[u32; 8]; N], blocks: &[&[u8; 64]; N]) {
     let bswap = _mm_set_epi64x(0x0c0d_0e0f_0809_0a0b, 0x0405_0607_0001_0203);
     let mut abef = [_mm_setzero_si128(); N];
     let mut cdgh = [_mm_setzero_si128(); N];
@@ -142,12 +142,12 @@ mod tests {
                 sha2::compress256(&mut expect[s], &[blocks[s].into()]);
             }
             // SAFETY: SHA-NI detected above.
-            unsafe { compress::<2>(&mut states, &blocks) };
+            unsafe { compress::<2>(&mut states, &[&blocks[0], &blocks[1]]) };
             assert_eq!(states, expect);
             let mut one = [expect[0]];
             sha2::compress256(&mut expect[0], &[blocks[0].into()]);
             // SAFETY: SHA-NI detected above.
-            unsafe { compress::<1>(&mut one, &[blocks[0]]) };
+            unsafe { compress::<1>(&mut one, &[&blocks[0]]) };
             assert_eq!(one[0], expect[0]);
         }
     }
