@@ -11,8 +11,9 @@ Modes (matrix: see bench/src/matrix.rs; timing: criterion's warm-up and measurem
 
 Writes summary.json (machine facts + one row per benchmark), summary.md (tables, ratios
 against every peer, the targets met or missed) and SVG plots. Standard library only.
-The statistic is criterion's median time per iteration divided by the tickets per iteration:
-robust against the other load a shared machine has.
+The statistic is criterion's median time per iteration divided by the tickets per iteration
+(`ns_per_ticket`); the fastest sample is kept too (`ns_per_ticket_min`), and the targets are
+checked on both, since on a shared machine other load inflates medians unevenly.
 """
 
 import argparse
@@ -129,7 +130,9 @@ def parse_criterion(home):
             continue
         meta = json.loads(bench_file.read_text())
         est = json.loads(est_file.read_text())
-        row = to_row(meta, est)
+        sample_file = bench_file.with_name("sample.json")
+        sample = json.loads(sample_file.read_text()) if sample_file.exists() else None
+        row = to_row(meta, est, sample)
         if row:
             rows.append(row)
     rows.sort(key=lambda r: (r["op"], r["state_bytes"], r["impl"], r["format"], r["backend"],
@@ -137,7 +140,7 @@ def parse_criterion(home):
     return rows
 
 
-def to_row(meta, est):
+def to_row(meta, est, sample=None):
     group, func, value = meta.get("group_id", ""), meta.get("function_id") or "", meta.get("value_str") or "1"
     m = re.fullmatch(r"(.+)/(\d+)B", group)
     parts = func.split("/")
@@ -160,6 +163,9 @@ def to_row(meta, est):
         "tickets_per_sec": round(1e9 / per, 1) if per > 0 else None,
         "bytes_per_sec": round(1e9 / per * state, 1) if per > 0 and state else None,
         "ns_per_ticket_ci95": [round(lo, 3), round(hi, 3)],
+        # The fastest sample: closest to the code's own cost when other load preempts it.
+        "ns_per_ticket_min": round(min(t / i for t, i in zip(sample["times"], sample["iters"])) / elements, 3)
+        if sample and sample.get("iters") else None,
         "id": meta.get("full_id"),
     }
 
@@ -210,7 +216,25 @@ def fmt_ratio(x):
 # Targets
 
 def check_targets(rows, backend):
+    """Each target on the median (`value`, `met`) and on the fastest samples (`value_min`,
+    `met_min`). The verdict is the median's; the other shows how much load could explain."""
     checks = []
+
+    def add(name, a, b, test, detail_unit="ratio"):
+        def value(key):
+            if a is None or a.get(key) is None:
+                return None
+            if b is None:
+                return a[key]
+            return a[key] / b[key] if b.get(key) else None
+        v, vmin = value("ns_per_ticket"), value("ns_per_ticket_min")
+        detail = (f"{fmt_ns(a['ns_per_ticket'])} ns" + (f" vs {fmt_ns(b['ns_per_ticket'])} ns" if b else "")
+                  + " per ticket (median)")
+        checks.append({"target": name, "met": test(v), "value": round(v, 3),
+                       "met_min": test(vmin) if vmin is not None else None,
+                       "value_min": round(vmin, 3) if vmin is not None else None,
+                       "detail": detail})
+
     for op in ("seal", "open"):
         ours = tessera_best(rows, op, PRIMARY_STATE, backend)
         for peer, pfmt, want in SPEEDUP_TARGETS:
@@ -219,28 +243,22 @@ def check_targets(rows, backend):
             if not ours or not theirs:
                 if peer == "rustls-aws-lc-rs":
                     continue  # not built here (see summary notes)
-                checks.append({"target": name, "met": None, "value": None,
-                               "detail": "not measured in this run"})
+                checks.append({"target": name, "met": None, "value": None, "met_min": None,
+                               "value_min": None, "detail": "not measured in this run"})
                 continue
-            ratio = theirs["ns_per_ticket"] / ours["ns_per_ticket"]
-            checks.append({"target": name, "met": ratio >= want, "value": round(ratio, 2),
-                           "detail": f"{fmt_ns(ours['ns_per_ticket'])} ns vs "
-                                     f"{fmt_ns(theirs['ns_per_ticket'])} ns per ticket"})
+            add(name, theirs, ours, lambda r, want=want: r >= want)
+            # Report the peer's time first in the detail, tessera's second.
+            checks[-1]["detail"] = (f"tessera {fmt_ns(ours['ns_per_ticket'])} ns vs "
+                                    f"{fmt_ns(theirs['ns_per_ticket'])} ns per ticket (median)")
     valid = tessera_best(rows, "open", PRIMARY_STATE, backend)
     forged = tessera_best(rows, "reject-bad-mac", PRIMARY_STATE, backend)
     if valid and forged:
-        ratio = forged["ns_per_ticket"] / valid["ns_per_ticket"]
-        checks.append({"target": f"forged-MAC rejection <= {FORGED_MAC_MAX_RATIO}x a valid open",
-                       "met": ratio <= FORGED_MAC_MAX_RATIO, "value": round(ratio, 3),
-                       "detail": f"{fmt_ns(forged['ns_per_ticket'])} ns vs "
-                                 f"{fmt_ns(valid['ns_per_ticket'])} ns per ticket"})
+        add(f"forged-MAC rejection <= {FORGED_MAC_MAX_RATIO}x a valid open", forged, valid,
+            lambda r: r <= FORGED_MAC_MAX_RATIO)
     unknown = tessera_best(rows, "reject-unknown-key", PRIMARY_STATE, backend)
     if unknown:
-        checks.append({"target": f"unknown-key rejection <= {UNKNOWN_KEY_MAX_NS:g} ns",
-                       "met": unknown["ns_per_ticket"] <= UNKNOWN_KEY_MAX_NS,
-                       "value": unknown["ns_per_ticket"],
-                       "detail": f"{fmt_ns(unknown['ns_per_ticket'])} ns per ticket (batch "
-                                 f"{TARGET_BATCH}, {backend})"})
+        add(f"unknown-key rejection <= {UNKNOWN_KEY_MAX_NS:g} ns", unknown, None,
+            lambda ns: ns <= UNKNOWN_KEY_MAX_NS)
     return checks
 
 
@@ -436,9 +454,12 @@ def summary_md(machine, rows, checks, svgs, notes):
     lines = []
     for c in checks:
         verdict = {True: "met", False: "**MISSED**", None: "not measured"}[c["met"]]
+        if c["met"] is False and c.get("met_min"):
+            verdict += " (met on fastest samples)"
         value = "-" if c["value"] is None else c["value"]
-        lines.append([c["target"], value, verdict, c["detail"]])
-    md.append(table(["target", "measured", "verdict", "detail"], lines))
+        vmin = "-" if c.get("value_min") is None else c["value_min"]
+        lines.append([c["target"], value, vmin, verdict, c["detail"]])
+    md.append(table(["target", "measured (median)", "fastest samples", "verdict", "detail"], lines))
     missed = [c["target"] for c in checks if c["met"] is False]
     md += ["", ("Missed: " + "; ".join(missed) + ".") if missed else "Every target is met.", ""]
 
@@ -623,7 +644,8 @@ def main():
           f"{len(rows)} rows, {len(svgs)} plots", file=sys.stderr)
     for c in checks:
         verdict = {True: "met", False: "MISSED", None: "not measured"}[c["met"]]
-        print(f"  {verdict:>12}  {c['target']}: {c['value']} ({c['detail']})", file=sys.stderr)
+        print(f"  {verdict:>12}  {c['target']}: {c['value']} (fastest samples {c.get('value_min')}; "
+              f"{c['detail']})", file=sys.stderr)
 
 
 if __name__ == "__main__":
