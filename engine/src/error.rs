@@ -138,9 +138,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::KeyLength { what, len } => write!(f, "{what} has unsupported length {len}"),
-            Self::WeakKey(what) => {
-                write!(f, "{what} is all-zero or one repeated byte; refusing it")
-            }
+            Self::WeakKey(what) => write!(f, "{what} is all-zero or one repeated byte; refusing it"),
             Self::DuplicateKeyName => f.write_str("two keys share one key name"),
             Self::NoSealingKey => f.write_str("a key ring needs exactly one sealing key"),
             Self::KeyFile { path, line, msg } if *line > 0 => write!(f, "{path}:{line}: {msg}"),

@@ -50,17 +50,9 @@ impl KeyMaterial {
     /// `aes_key` has the length of `cipher`; `hmac_key` is at most 64 bytes.
     pub(crate) fn new(cipher: CipherKind, aes_key: &[u8], hmac_key: &[u8]) -> Self {
         let aes = match cipher {
-            CipherKind::Aes128 => {
-                AesKey::Aes128(aes::Aes128::new_from_slice(aes_key).expect("16-byte key"))
-            }
-            CipherKind::Aes256 => {
-                AesKey::Aes256(aes::Aes256::new_from_slice(aes_key).expect("32-byte key"))
-            }
+            CipherKind::Aes128 => AesKey::Aes128(aes::Aes128::new_from_slice(aes_key).expect("16-byte key")),
+            CipherKind::Aes256 => AesKey::Aes256(aes::Aes256::new_from_slice(aes_key).expect("32-byte key")),
         };
-        Self {
-            aes,
-            hmac_inner: hmac_half(hmac_key, 0x36),
-            hmac_outer: hmac_half(hmac_key, 0x5c),
-        }
+        Self { aes, hmac_inner: hmac_half(hmac_key, 0x36), hmac_outer: hmac_half(hmac_key, 0x5c) }
     }
 }

@@ -78,18 +78,10 @@ impl TicketKey {
         let cipher = match aes_key.len() {
             16 => CipherKind::Aes128,
             32 => CipherKind::Aes256,
-            len => {
-                return Err(Error::KeyLength {
-                    what: "AES key",
-                    len,
-                });
-            }
+            len => return Err(Error::KeyLength { what: "AES key", len }),
         };
         if !matches!(hmac_key.len(), 16 | 32) {
-            return Err(Error::KeyLength {
-                what: "HMAC key",
-                len: hmac_key.len(),
-            });
+            return Err(Error::KeyLength { what: "HMAC key", len: hmac_key.len() });
         }
         if is_weak(&name) {
             return Err(Error::WeakKey("key name"));
@@ -133,11 +125,7 @@ impl TicketKey {
 
     /// AES-128 or AES-256.
     pub fn cipher(&self) -> CipherKind {
-        if self.aes.len() == 16 {
-            CipherKind::Aes128
-        } else {
-            CipherKind::Aes256
-        }
+        if self.aes.len() == 16 { CipherKind::Aes128 } else { CipherKind::Aes256 }
     }
 
     /// The key's time window.
