@@ -1,7 +1,8 @@
 //! Profiling driver for `perf record` / `perf stat`: loops `seal_many` or `open_many` on one
 //! backend (rfc5077, 128-byte state) and prints ns/ticket.
 //!
-//! `cargo run --release -p tessera-bench --example batch_profile -- {seal|open} BACKEND BATCH ITERS`
+//! `cargo run --release -p tessera-bench --example batch_profile -- {seal|open|seal1|open1} BACKEND
+//! BATCH ITERS` (`seal1`/`open1`: the single-ticket calls in a loop, for comparison)
 #![forbid(unsafe_code)]
 
 use std::time::Instant;
@@ -31,11 +32,26 @@ fn main() -> Result<(), tessera::Error> {
     let mut out = StateBatch::new();
     let mut opened: Vec<Result<OpenedTicket, Rejected>> =
         vec![Err(Rejected(RejectReason::Malformed)); n];
+    let mut single = Vec::with_capacity(1024);
     let mut best = f64::MAX;
     for _ in 0..iters {
         let start = Instant::now();
         match op {
             "open" => t.open_many_at(&ticket_refs, 1, &mut out, &mut opened)?,
+            // The single-ticket calls, one per ticket (the baseline for a batch of one).
+            "seal1" => {
+                for s in &refs {
+                    single.clear();
+                    t.seal_append(s, &mut single)?;
+                }
+            }
+            "open1" => {
+                for tk in &ticket_refs {
+                    single.clear();
+                    t.open_at(tk, 1, &mut single)
+                        .map_err(|_| tessera::Error::BatchShape)?;
+                }
+            }
             _ => t.seal_many(&refs, &mut tickets, &mut sealed)?,
         }
         best = best.min(start.elapsed().as_nanos() as f64 / n as f64);

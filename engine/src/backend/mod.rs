@@ -276,6 +276,16 @@ impl MacKernel {
         }
         match self {
             Self::Portable => hash_lanes::hmac_many_portable(inputs, out),
+            // One message: a one-lane scheduler (less setup than the wide one).
+            #[cfg(target_arch = "x86_64")]
+            Self::ShaNi(_) if inputs.len() == 1 => hash_lanes::hmac_many::<1>(
+                inputs,
+                out,
+                // SAFETY: detect() proved support (the token exists only after detection).
+                |s, b| unsafe { x86_shani::compress::<1>(s, b) },
+                // SAFETY: as above.
+                |s, b| unsafe { x86_shani::compress::<1>(core::array::from_mut(s), &[b]) },
+            ),
             #[cfg(target_arch = "x86_64")]
             Self::ShaNi(_) => hash_lanes::hmac_many::<{ x86_shani::STREAMS }>(
                 inputs,
@@ -285,6 +295,9 @@ impl MacKernel {
                 // SAFETY: as above.
                 |s, b| unsafe { x86_shani::compress::<1>(core::array::from_mut(s), &[b]) },
             ),
+            // One message: no 8-lane transposes for a single lane.
+            #[cfg(target_arch = "x86_64")]
+            Self::Avx2(_) if inputs.len() == 1 => hash_lanes::hmac_many_portable(inputs, out),
             #[cfg(target_arch = "x86_64")]
             Self::Avx2(_) => hash_lanes::hmac_many::<{ x86_avx2::LANES }>(
                 inputs,
