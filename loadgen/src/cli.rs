@@ -62,13 +62,13 @@ pub const MAX_RATE: f64 = 1e9;
 #[derive(Args, Debug, Clone)]
 pub struct StormArgs {
     /// Length of the storm, seconds (a calm run and a calibration run first, see --calm-seconds).
-    #[arg(long, default_value_t = 7.0, value_parser = positive_f64(86_400.0))]
+    #[arg(long, default_value_t = 7.0, value_parser = positive_f64(86_400.0), allow_negative_numbers = true)]
     pub seconds: f64,
     /// Worker threads (default: every available core).
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub threads: Option<u16>,
     /// Open loop at R requests/s in total (default: half the calibrated capacity of the mix).
-    #[arg(long, value_parser = positive_f64(MAX_RATE), conflicts_with = "closed")]
+    #[arg(long, value_parser = positive_f64(MAX_RATE), conflicts_with = "closed", allow_negative_numbers = true)]
     pub rate: Option<f64>,
     /// Closed loop: back-to-back batches, maximum throughput.
     #[arg(long)]
