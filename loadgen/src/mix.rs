@@ -162,6 +162,29 @@ impl Mix {
         Ok(Self { fractions })
     }
 
+    /// The planning mix for a storm fraction `f` in [0, 1): honest traffic split like the
+    /// default storm (valid 5 : renew 1), forged traffic split like the default storm's forged
+    /// part (expired 5, future 5, unknown_key 10, bad_mac 10, bad_padding 2, truncated 3,
+    /// garbage 3, oversized 2). `scripts/capacity.py` builds the same mixes.
+    pub fn with_storm_fraction(f: f64) -> Result<Self, MixError> {
+        if !(f.is_finite() && (0.0..1.0).contains(&f)) {
+            return Err(MixError::BadItem(format!("storm fraction {f}")));
+        }
+        let base = Self::default();
+        let honest = 1.0 - base.storm_fraction();
+        let storm = base.storm_fraction();
+        let mut fractions = [0.0; Class::COUNT];
+        for c in Class::ALL {
+            let x = base.fraction(c);
+            fractions[c.index()] = if c.should_resume() {
+                x / honest * (1.0 - f)
+            } else {
+                x / storm * f
+            };
+        }
+        Self::from_fractions(fractions)
+    }
+
     /// Fraction of `class`.
     pub fn fraction(&self, class: Class) -> f64 {
         self.fractions[class.index()]
@@ -243,6 +266,14 @@ mod tests {
         assert_eq!(m.fraction(Class::BadMac), 0.75);
         assert_eq!(m.to_string().parse::<Mix>().unwrap(), m);
         assert!((Mix::default().storm_fraction() - 0.4).abs() < 1e-9);
+        let p = Mix::with_storm_fraction(0.4).unwrap();
+        for c in Class::ALL {
+            assert!((p.fraction(c) - Mix::default().fraction(c)).abs() < 1e-12);
+        }
+        let p = Mix::with_storm_fraction(0.9).unwrap();
+        assert!((p.storm_fraction() - 0.9).abs() < 1e-9);
+        assert!((p.fraction(Class::BadMac) - 0.225).abs() < 1e-9);
+        assert!(Mix::with_storm_fraction(1.0).is_err());
     }
 
     #[test]
