@@ -75,7 +75,10 @@ pub fn run(args: &CapacityArgs) -> Result<Value, LoadgenError> {
         rotate_every: None,
         seed: 11,
     };
-    eprintln!("calibrating ({:.0} s)...", step * (0.2 * 10.0 + 2.0 + UTILIZATIONS.len() as f64) + 1.0);
+    eprintln!(
+        "calibrating ({:.0} s)...",
+        step * (0.2 * 10.0 + 2.0 + UTILIZATIONS.len() as f64) + 1.0
+    );
     let cal = calibrate(&corpus, batch, (step * 0.2).max(0.02));
     let x1 = run_phase(&corpus, &phase(1, Load::Closed), None).throughput();
     let xall = run_phase(&corpus, &phase(cores, Load::Closed), None).throughput();

@@ -105,3 +105,41 @@ fn throughput_writes_the_documented_keys() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn capacity_answers_with_its_model_inputs() {
+    let path = std::env::temp_dir().join(format!("loadgen-cap-{}.json", std::process::id()));
+    let out = loadgen(&[
+        "capacity",
+        "--resumptions",
+        "10000",
+        "--storm-fraction",
+        "0.5",
+        "--p99-us",
+        "1000000",
+        "--step-seconds",
+        "0.05",
+        "--json",
+        path.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("cores for 10000 resumptions/s"));
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert!(j["cores"].as_u64().unwrap() >= 1);
+    assert!(j["per_core_capacity_per_sec"].as_f64().unwrap() > 0.0);
+    assert_eq!(j["inputs"]["storm_fraction"], 0.5);
+    assert!(
+        j["cpu_ns_per_ticket"]["classes"]["bad_mac"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+    let _ = std::fs::remove_file(&path);
+    let bad = loadgen(&["capacity", "--storm-fraction", "1"]);
+    assert_eq!(bad.status.code(), Some(2));
+}
