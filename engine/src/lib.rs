@@ -12,6 +12,7 @@ pub mod backend;
 pub mod error;
 pub mod format;
 pub mod keys;
+pub mod pool;
 pub mod resume;
 mod ticketer;
 pub mod wire;
