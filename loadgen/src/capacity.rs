@@ -23,7 +23,7 @@ use crate::corpus::Corpus;
 use crate::machine;
 use crate::mix::{Class, Mix};
 use crate::report::{BACKEND, calibrate};
-use crate::storm::{Load, PhaseConfig, run_phase};
+use crate::storm::{Driver, Load, PhaseConfig, run_phase};
 
 /// Schema identifier of the capacity report.
 pub const CAPACITY_SCHEMA: &str = "tessera-loadgen-capacity/1";
@@ -74,20 +74,21 @@ pub fn run(args: &CapacityArgs) -> Result<Value, LoadgenError> {
         deadline,
         rotate_every: None,
         seed: 11,
+        driver: Driver::Pool,
     };
     eprintln!(
         "calibrating ({:.0} s)...",
         step * (0.2 * 10.0 + 2.0 + UTILIZATIONS.len() as f64) + 1.0
     );
-    let cal = calibrate(&corpus, batch, (step * 0.2).max(0.02));
-    let x1 = run_phase(&corpus, &phase(1, Load::Closed), None).throughput();
-    let xall = run_phase(&corpus, &phase(cores, Load::Closed), None).throughput();
+    let cal = calibrate(&corpus, batch, (step * 0.2).max(0.02))?;
+    let x1 = run_phase(&corpus, &phase(1, Load::Closed), None)?.throughput();
+    let xall = run_phase(&corpus, &phase(cores, Load::Closed), None)?.throughput();
     let efficiency = (xall / (cores as f64 * x1)).clamp(0.05, 1.0);
     let limit_ns = args.p99_us * 1000.0;
     let mut curve = Vec::new();
     let mut steps = Vec::new();
     for u in UTILIZATIONS {
-        let r = run_phase(&corpus, &phase(1, Load::Rate(u * x1)), None);
+        let r = run_phase(&corpus, &phase(1, Load::Rate(u * x1)), None)?;
         let h = r.stats.overall_latency();
         let p99 = h.value_at_quantile(0.99) as f64;
         steps.push(json!({

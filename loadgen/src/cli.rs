@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use tessera::TicketFormat;
 
 use crate::mix::Mix;
+use crate::storm::Driver;
 
 /// `loadgen`: resumption storms, batch throughput and capacity planning for tessera.
 #[derive(Parser, Debug, Clone)]
@@ -99,6 +100,10 @@ pub struct StormArgs {
     /// Seed of the request schedule (default: fixed, so runs are comparable).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// How requests reach the workers: through tessera::pool (as an edge server would), or
+    /// worker threads generating their own arrivals.
+    #[arg(long, value_enum, default_value = "pool")]
+    pub driver: Driver,
     /// Write the JSON report here.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -126,6 +131,7 @@ impl Default for StormArgs {
                 rotate_every: None,
                 calm_seconds: None,
                 seed: 1,
+                driver: Driver::Pool,
                 json: None,
                 quiet: false,
             },

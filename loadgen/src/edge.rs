@@ -113,6 +113,8 @@ pub struct Stats {
     pub seal_failures: u64,
     /// Arrivals scheduled in the window but never served before the drain limit, per class.
     pub unserved: [u64; Class::COUNT],
+    /// When the last batch completed.
+    pub last_done: Option<Instant>,
 }
 
 impl Stats {
@@ -125,6 +127,7 @@ impl Stats {
             sealed: 0,
             seal_failures: 0,
             unserved: [0; Class::COUNT],
+            last_done: None,
         }
     }
 
@@ -140,6 +143,7 @@ impl Stats {
         for (a, b) in self.unserved.iter_mut().zip(o.unserved) {
             *a += b;
         }
+        self.last_done = self.last_done.max(o.last_done);
     }
 
     /// Requests served.
@@ -334,6 +338,7 @@ impl Edge {
             c.latency.saturating_record(ns);
         }
         self.outcomes = outcomes;
+        self.stats.last_done = Some(done);
         let cpu = cpu0
             .and_then(|t| t.try_elapsed().ok())
             .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));

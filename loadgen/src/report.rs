@@ -17,7 +17,7 @@ use crate::corpus::Corpus;
 use crate::edge::{REASONS, Stats};
 use crate::machine;
 use crate::mix::{Class, Mix};
-use crate::storm::{Load, PhaseConfig, PhaseResult, run_phase};
+use crate::storm::{Driver, Load, PhaseConfig, PhaseResult, run_phase};
 
 /// Schema identifier written into every storm report.
 pub const STORM_SCHEMA: &str = "tessera-loadgen-storm/1";
@@ -56,8 +56,13 @@ impl Calibration {
     }
 }
 
-/// Measures every class alone (closed loop, one worker, `batch`), `seconds` each.
-pub fn calibrate(corpus: &Arc<Corpus>, batch: usize, seconds: f64) -> Calibration {
+/// Measures every class alone (closed loop, one worker, `batch`), `seconds` each, with the
+/// direct driver: the server code's own cost, without the pool's queues.
+pub fn calibrate(
+    corpus: &Arc<Corpus>,
+    batch: usize,
+    seconds: f64,
+) -> Result<Calibration, LoadgenError> {
     let mut cal = Calibration {
         seconds,
         cpu_ns: [0.0; Class::COUNT],
@@ -73,13 +78,14 @@ pub fn calibrate(corpus: &Arc<Corpus>, batch: usize, seconds: f64) -> Calibratio
             deadline: Duration::ZERO,
             rotate_every: None,
             seed: 7,
+            driver: Driver::Direct,
         };
-        let r = run_phase(corpus, &cfg, None);
+        let r = run_phase(corpus, &cfg, None)?;
         let n = r.stats.served().max(1) as f64;
         cal.cpu_ns[c.index()] = r.stats.cpu_ns as f64 / n;
         cal.wall_ns[c.index()] = r.wall.as_nanos() as f64 / n;
     }
-    cal
+    Ok(cal)
 }
 
 fn latency_json(h: &Histogram<u64>) -> Value {
@@ -260,7 +266,7 @@ pub fn run_storm(args: &StormArgs) -> Result<StormOutcome, LoadgenError> {
         Some(_) => return Err(LoadgenError::usage("--calm-seconds must be 0 or more")),
         None => (args.seconds / 4.0).clamp(0.25, 3.0),
     };
-    let cal = calibrate(&corpus, batch, (args.seconds * 0.01).clamp(0.02, 0.3));
+    let cal = calibrate(&corpus, batch, (args.seconds * 0.01).clamp(0.02, 0.3))?;
     let deadline = Duration::from_micros(args.deadline_us);
     // What the mix really reaches on all threads (shared caches, SMT, other load included).
     let probe = run_phase(
@@ -274,9 +280,10 @@ pub fn run_storm(args: &StormArgs) -> Result<StormOutcome, LoadgenError> {
             deadline,
             rotate_every: None,
             seed: args.seed,
+            driver: args.driver,
         },
         None,
-    )
+    )?
     .throughput();
     let (load, rate_source) = match (args.rate, args.closed) {
         (_, true) => (Load::Closed, "closed loop"),
@@ -295,17 +302,20 @@ pub fn run_storm(args: &StormArgs) -> Result<StormOutcome, LoadgenError> {
         deadline,
         rotate_every: args.rotate_every.map(Duration::from_secs_f64),
         seed: args.seed,
+        driver: args.driver,
     };
     let show_progress = std::io::stdout().is_terminal() && !args.quiet;
-    let calm = (calm_seconds > 0.0).then(|| {
+    let calm = if calm_seconds > 0.0 {
         let cfg = PhaseConfig {
             seconds: calm_seconds,
             mix: Mix::calm(),
             rotate_every: None,
             ..base.clone()
         };
-        run_phase(&corpus, &cfg, None)
-    });
+        Some(run_phase(&corpus, &cfg, None)?)
+    } else {
+        None
+    };
     let pb = show_progress.then(|| {
         let pb = ProgressBar::new((args.seconds * 1000.0) as u64);
         if let Ok(style) = ProgressStyle::with_template("storm [{bar:40}] {elapsed} {msg}") {
@@ -313,7 +323,7 @@ pub fn run_storm(args: &StormArgs) -> Result<StormOutcome, LoadgenError> {
         }
         pb
     });
-    let storm = run_phase(&corpus, &base, pb.as_ref());
+    let storm = run_phase(&corpus, &base, pb.as_ref())?;
     if let Some(pb) = pb {
         pb.finish_and_clear();
     }
@@ -356,6 +366,7 @@ pub fn run_storm(args: &StormArgs) -> Result<StormOutcome, LoadgenError> {
             "batch": batch,
             "deadline_us": args.deadline_us,
             "rotate_every_s": args.rotate_every,
+            "driver": args.driver.as_str(),
             "calm_seconds": calm_seconds,
             "seed": args.seed,
         },
@@ -373,6 +384,13 @@ pub fn run_storm(args: &StormArgs) -> Result<StormOutcome, LoadgenError> {
         "renewal_seals": stats.sealed,
         "renewal_seal_failures": stats.seal_failures,
         "rotations": storm.rotations,
+        "pool": storm.pool.map(|p| json!({
+            "batches_full": p.batches_full,
+            "batches_deadline": p.batches_deadline,
+            "batches_drain": p.batches_drain,
+            "pinned_workers": p.pinned_workers,
+            "errors": p.errors,
+        })),
         "latency_ns": latency_json(&overall),
         "classes": classes_json(stats, &cal),
         "calm": calm.as_ref().map(phase_json),
@@ -406,7 +424,17 @@ pub fn run_storm(args: &StormArgs) -> Result<StormOutcome, LoadgenError> {
             .map(|s| format!(", key rotation every {s} s ({} done)", storm.rotations))
             .unwrap_or_default(),
     );
-    text += &format!("mix: {}\n\n", args.mix);
+    text += &format!(
+        "mix: {}\ndriver: {}\n\n",
+        args.mix,
+        match storm.pool {
+            Some(p) => format!(
+                "tessera::pool, {} workers pinned; flushes: {} full, {} deadline, {} drain; pool errors {}",
+                p.pinned_workers, p.batches_full, p.batches_deadline, p.batches_drain, p.errors
+            ),
+            None => "direct (workers generate their own arrivals)".into(),
+        }
+    );
     text += &table(stats, &cal);
     text += &format!(
         "\nFALSE ACCEPTS: {false_accepts}{}   (false rejects of honest tickets: {false_rejects})\n",

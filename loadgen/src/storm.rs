@@ -1,7 +1,17 @@
 //! Storm drivers: open loop at a fixed arrival rate (latency from the intended send time, so a
 //! slow server cannot hide its backlog: no coordinated omission) or closed loop (maximum
-//! throughput), over per-core workers that batch requests and flush on a full batch or when the
-//! oldest request has waited the deadline, with optional key rotation during the run.
+//! throughput), with optional key rotation during the run.
+//!
+//! Two ways to get requests to the server code ([`Edge`]):
+//! - [`Driver::Pool`] (default): as an edge server would, through `tessera::pool`. A generator
+//!   thread submits each request at its intended time (`submit_with`, no allocation per
+//!   request) to per-core pinned workers that batch up to `--batch` requests and flush on a full
+//!   batch or when the oldest has waited `--deadline-us`; each worker's handler is an [`Edge`].
+//!   If the queues are full the generator blocks and falls behind, and that lateness is counted
+//!   in the latency of the late requests.
+//! - [`Driver::Direct`]: each worker thread generates its own share of the arrivals and forms
+//!   its batches the same way, with no queue in between (used for calibration: the handler's
+//!   own cost, nothing else).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::ProgressBar;
 use tessera::KeyRing;
+use tessera::pool::{BatchHandler, Done, Pool, PoolConfig, PoolHandle, ReplyTo, WorkerInfo};
 
 use crate::corpus::{Corpus, RawKey, Schedule};
 use crate::edge::{Edge, Request, Stats};
@@ -21,6 +32,25 @@ pub enum Load {
     Rate(f64),
     /// Closed loop: every worker serves back-to-back batches.
     Closed,
+}
+
+/// How requests reach the server code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Driver {
+    /// Through `tessera::pool` (a generator thread submits; pinned workers batch).
+    Pool,
+    /// Worker threads generate and serve their own arrivals (no queue).
+    Direct,
+}
+
+impl Driver {
+    /// Name in reports.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Pool => "pool",
+            Self::Direct => "direct",
+        }
+    }
 }
 
 /// One measured phase.
@@ -42,6 +72,8 @@ pub struct PhaseConfig {
     pub rotate_every: Option<Duration>,
     /// Schedule seed.
     pub seed: u64,
+    /// How requests reach the workers.
+    pub driver: Driver,
 }
 
 /// What a phase measured.
@@ -52,6 +84,23 @@ pub struct PhaseResult {
     pub wall: Duration,
     /// Key rotations performed.
     pub rotations: u64,
+    /// Pool counters (pool driver only): flushes by reason, requests the pool failed.
+    pub pool: Option<PoolSummary>,
+}
+
+/// What the pool reported about a phase.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PoolSummary {
+    /// Batches flushed because they were full.
+    pub batches_full: u64,
+    /// Batches flushed by the deadline.
+    pub batches_deadline: u64,
+    /// Batches flushed at shutdown.
+    pub batches_drain: u64,
+    /// Workers actually pinned to a core.
+    pub pinned_workers: usize,
+    /// Requests answered with a pool error (handler panic, lost worker): must be 0.
+    pub errors: u64,
 }
 
 impl PhaseResult {
@@ -103,14 +152,11 @@ struct Shared<'a> {
     /// Nothing is served after this; what is left is counted as unserved.
     hard_stop: Instant,
     completed: &'a AtomicU64,
-    last_done: &'a AtomicU64,
 }
 
 impl Shared<'_> {
     fn note_done(&self, n: usize) {
         self.completed.fetch_add(n as u64, Ordering::Relaxed);
-        let ns = u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        self.last_done.fetch_max(ns, Ordering::Relaxed);
     }
 }
 
@@ -240,18 +286,137 @@ pub fn restore_ring(corpus: &Corpus) {
     }
 }
 
+/// A pool worker's handler: an [`Edge`] whose counters go to the collector when the pool
+/// drops it (at shutdown, or when the pool replaces it after a panic).
+struct PoolEdge {
+    edge: Edge,
+    sink: std::sync::mpsc::Sender<Stats>,
+}
+
+impl BatchHandler for PoolEdge {
+    type Req = Request;
+    type Resp = ();
+
+    fn handle(&mut self, reqs: &mut Vec<Request>, out: &mut Vec<()>) {
+        self.edge.serve_batch(reqs);
+        out.resize(reqs.len(), ());
+    }
+}
+
+impl Drop for PoolEdge {
+    fn drop(&mut self) {
+        let _ = self.sink.send(std::mem::take(&mut self.edge.stats));
+    }
+}
+
+/// The pool driver's generator: submits every arrival at its intended time (open loop) or as
+/// fast as the queues take them (closed loop). Returns the arrivals never submitted (past the
+/// hard stop), per class.
+fn generate(
+    sh: &Shared<'_>,
+    handle: &PoolHandle<Request, ()>,
+    reply: &ReplyTo<()>,
+) -> [u64; Class::COUNT] {
+    let mut unserved = [0u64; Class::COUNT];
+    match sh.cfg.load {
+        Load::Rate(rate) => {
+            let total = (sh.cfg.seconds * rate).ceil() as u64;
+            let at = |i: u64| sh.start + Duration::from_secs_f64(i as f64 / rate);
+            let mut i = 0;
+            while i < total {
+                let now = Instant::now();
+                if now >= sh.hard_stop {
+                    for j in i..total {
+                        unserved[sh.schedule.get(j).0.index()] += 1;
+                    }
+                    break;
+                }
+                let due = at(i);
+                if due > now {
+                    let left = due - now;
+                    if left > Duration::from_micros(300) {
+                        std::thread::sleep(left - Duration::from_micros(150));
+                    } else {
+                        // Let a worker on this core run rather than spin against it.
+                        std::thread::yield_now();
+                    }
+                    continue;
+                }
+                if handle.submit_with(i, request(sh, i, due), reply).is_err() {
+                    break;
+                }
+                i += 1;
+            }
+        }
+        Load::Closed => {
+            let mut i = 0;
+            while Instant::now() < sh.end {
+                if handle
+                    .submit_with(i, request(sh, i, Instant::now()), reply)
+                    .is_err()
+                {
+                    break;
+                }
+                i += 1;
+            }
+        }
+    }
+    unserved
+}
+
+fn progress_loop(
+    progress: Option<&ProgressBar>,
+    start: Instant,
+    completed: &AtomicU64,
+    running: impl Fn() -> bool,
+) {
+    while running() {
+        if let Some(pb) = progress {
+            pb.set_position(start.elapsed().as_millis().min(u128::from(u64::MAX)) as u64);
+            pb.set_message(format!("{} served", completed.load(Ordering::Relaxed)));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Runs one phase on `cfg.threads` workers; `progress` ticks while it runs.
 pub fn run_phase(
     corpus: &Arc<Corpus>,
     cfg: &PhaseConfig,
     progress: Option<&ProgressBar>,
-) -> PhaseResult {
+) -> Result<PhaseResult, crate::LoadgenError> {
     let schedule = Schedule::new(&cfg.mix, corpus, cfg.seed);
     let threads = cfg.threads.max(1);
-    let completed = AtomicU64::new(0);
-    let last_done = AtomicU64::new(0);
+    let completed = Arc::new(AtomicU64::new(0));
     let window = Duration::from_secs_f64(cfg.seconds.max(0.0));
     let drain = (window / 2).clamp(Duration::from_millis(500), Duration::from_secs(2));
+    let pool = match cfg.driver {
+        Driver::Direct => None,
+        Driver::Pool => {
+            let (sink, stats_rx) = std::sync::mpsc::channel::<Stats>();
+            let batch = cfg.batch.max(1);
+            let mut config = PoolConfig::default()
+                .with_workers(threads)
+                .with_max_batch(batch)
+                .with_flush_deadline(cfg.deadline)
+                // Deadlines below the OS timer slack hold only when the worker polls.
+                .with_spin(cfg.deadline.min(Duration::from_micros(50)))
+                .with_thread_name("loadgen-edge");
+            if cfg.load == Load::Closed {
+                // Closed loop: a short queue, so latency is service time, not queue depth.
+                config = config.with_queue_capacity(4 * batch);
+            }
+            let c = corpus.clone();
+            let pool = Pool::new(config, move |_: &WorkerInfo| {
+                Ok(PoolEdge {
+                    edge: Edge::new(c.clone()),
+                    sink: sink.clone(),
+                })
+            })
+            .map_err(crate::LoadgenError::engine)?;
+            Some((pool, stats_rx))
+        }
+    };
     // Give the threads a moment to start so the first arrivals are not already late.
     let start = Instant::now() + Duration::from_millis(5);
     let sh = Shared {
@@ -262,48 +427,86 @@ pub fn run_phase(
         end: start + window,
         hard_stop: start + window + drain,
         completed: &completed,
-        last_done: &last_done,
     };
-    let (stats, rotations) = std::thread::scope(|s| {
-        let workers: Vec<_> = (0..threads)
-            .map(|w| {
-                let sh = &sh;
-                s.spawn(move || {
-                    wait_until(sh.start);
-                    match cfg.load {
-                        Load::Rate(rate) => open_loop(sh, w, threads, rate),
-                        Load::Closed => closed_loop(sh, w, threads),
-                    }
-                })
-            })
-            .collect();
+    let errors = Arc::new(AtomicU64::new(0));
+    let (stats, rotations, pool_summary) = std::thread::scope(|s| {
         let rot = cfg.rotate_every.map(|every| {
             let end = sh.end;
             s.spawn(move || rotator(corpus, every, end))
         });
-        while workers.iter().any(|h| !h.is_finished()) {
-            if let Some(pb) = progress {
-                pb.set_position(start.elapsed().as_millis().min(u128::from(u64::MAX)) as u64);
-                pb.set_message(format!("{} served", completed.load(Ordering::Relaxed)));
+        let (stats, pool_summary) = match pool {
+            None => {
+                let workers: Vec<_> = (0..threads)
+                    .map(|w| {
+                        let sh = &sh;
+                        s.spawn(move || {
+                            wait_until(sh.start);
+                            match cfg.load {
+                                Load::Rate(rate) => open_loop(sh, w, threads, rate),
+                                Load::Closed => closed_loop(sh, w, threads),
+                            }
+                        })
+                    })
+                    .collect();
+                progress_loop(progress, start, &completed, || {
+                    workers.iter().any(|h| !h.is_finished())
+                });
+                let mut stats = Stats::new();
+                for h in workers {
+                    if let Ok(st) = h.join() {
+                        stats.merge(&st);
+                    }
+                }
+                (stats, None)
             }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let mut stats = Stats::new();
-        for h in workers {
-            if let Ok(st) = h.join() {
-                stats.merge(&st);
+            Some((pool, stats_rx)) => {
+                let handle = pool.handle();
+                let done_count = completed.clone();
+                let errs = errors.clone();
+                let reply = ReplyTo::callback(move |d: Done<()>| {
+                    if d.result.is_err() {
+                        errs.fetch_add(1, Ordering::Relaxed);
+                    }
+                    done_count.fetch_add(1, Ordering::Relaxed);
+                });
+                let sh = &sh;
+                let gen_thread = s.spawn(move || {
+                    wait_until(sh.start);
+                    generate(sh, &handle, &reply)
+                });
+                progress_loop(progress, start, &completed, || !gen_thread.is_finished());
+                let unserved = gen_thread.join().unwrap_or([0; Class::COUNT]);
+                let ps = pool.shutdown();
+                let mut stats = Stats::new();
+                for st in stats_rx.try_iter() {
+                    stats.merge(&st);
+                }
+                stats.unserved = unserved;
+                let total = ps.total();
+                let summary = PoolSummary {
+                    batches_full: total.batches_full,
+                    batches_deadline: total.batches_deadline,
+                    batches_drain: total.batches_drain,
+                    pinned_workers: ps.workers.iter().filter(|w| w.pinned).count(),
+                    errors: errors.load(Ordering::Relaxed),
+                };
+                (stats, Some(summary))
             }
-        }
+        };
         let rotations = rot.and_then(|h| h.join().ok()).unwrap_or(0);
-        (stats, rotations)
+        (stats, rotations, pool_summary)
     });
     if cfg.rotate_every.is_some() {
         restore_ring(corpus);
     }
-    let wall = Duration::from_nanos(last_done.load(Ordering::Relaxed)).max(Duration::from_nanos(1));
-    PhaseResult {
+    let wall = stats
+        .last_done
+        .map_or(Duration::ZERO, |t| t.saturating_duration_since(start))
+        .max(Duration::from_nanos(1));
+    Ok(PhaseResult {
         stats,
         wall,
         rotations,
-    }
+        pool: pool_summary,
+    })
 }

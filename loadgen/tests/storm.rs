@@ -105,7 +105,7 @@ fn check_storm(format: &str, extra: &[&str]) -> Value {
 fn forged_heavy_storm_has_no_false_accepts_and_counts_every_class() {
     let j = check_storm("rfc5077", &["--rotate-every", "0.3"]);
     assert!(j["rotations"].as_u64().unwrap() >= 2, "rotation ran");
-    check_storm("aead", &["--state-bytes", "58"]);
+    check_storm("aead", &["--state-bytes", "58", "--driver", "direct"]);
 }
 
 #[test]
@@ -164,6 +164,12 @@ fn json_has_every_documented_key() {
     }
     assert_eq!(j["mode"], "open");
     assert_eq!(j["config"]["batch"], 8);
+    assert_eq!(j["config"]["driver"], "pool");
+    assert_eq!(j["pool"]["errors"], 0);
+    let flushes = j["pool"]["batches_full"].as_u64().unwrap()
+        + j["pool"]["batches_deadline"].as_u64().unwrap()
+        + j["pool"]["batches_drain"].as_u64().unwrap();
+    assert!(flushes > 0);
     assert!(j["rss_bytes"]["end"].as_u64().unwrap() > 0);
     assert!(j["goodput"]["calm_per_sec"].as_f64().unwrap() > 0.0);
 }
