@@ -104,6 +104,20 @@ pub struct StormArgs {
     /// worker threads generating their own arrivals.
     #[arg(long, value_enum, default_value = "pool")]
     pub driver: Driver,
+    /// Network storm against a TLS server on loopback (IP:PORT) instead of in process: real
+    /// tickets from full handshakes, then crafted ClientHellos (valid, bad_mac, unknown_key,
+    /// truncated, garbage tickets).
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Server name sent in network storms.
+    #[arg(long, default_value = "localhost", requires = "target")]
+    pub sni: String,
+    /// Network storms: crafted ClientHellos per class (upper bound; --seconds bounds time).
+    #[arg(long, default_value_t = 200, requires = "target", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub requests: u64,
+    /// Network storms: full handshakes run to obtain real tickets.
+    #[arg(long, default_value_t = 4, requires = "target", value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub tickets: u64,
     /// Write the JSON report here.
     #[arg(long)]
     pub json: Option<PathBuf>,
@@ -132,6 +146,10 @@ impl Default for StormArgs {
                 calm_seconds: None,
                 seed: 1,
                 driver: Driver::Pool,
+                target: None,
+                sni: "localhost".into(),
+                requests: 200,
+                tickets: 4,
                 json: None,
                 quiet: false,
             },

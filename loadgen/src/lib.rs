@@ -12,6 +12,7 @@ pub mod corpus;
 pub mod edge;
 pub mod machine;
 pub mod mix;
+pub mod net;
 pub mod report;
 pub mod storm;
 pub mod throughput;
@@ -76,6 +77,29 @@ pub fn run(opts: Opts) -> Result<i32, LoadgenError> {
         .command
         .unwrap_or_else(|| Command::Storm(StormArgs::default()))
     {
+        Command::Storm(args) if args.target.is_some() => {
+            let target = args.target.as_deref().unwrap_or_default();
+            let (mut json, text) = net::run(
+                target,
+                &args.sni,
+                args.tickets as usize,
+                args.requests,
+                args.seconds,
+            )?;
+            json["machine"] = machine::machine(report::BACKEND);
+            if let Some(p) = &args.json {
+                write_json(p, &json)?;
+            }
+            if !args.quiet {
+                print!("{text}");
+            } else if args.json.is_none() {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&json).unwrap_or_default()
+                );
+            }
+            Ok(if json["false_accepts"] == 0 { 0 } else { 3 })
+        }
         Command::Storm(args) => {
             let out = report::run_storm(&args)?;
             if let Some(p) = &args.json {

@@ -143,3 +143,18 @@ fn capacity_answers_with_its_model_inputs() {
     let bad = loadgen(&["capacity", "--storm-fraction", "1"]);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn network_storms_stay_on_loopback_and_fail_cleanly() {
+    let out = loadgen(&["storm", "--target", "192.0.2.1:443"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("loopback only"));
+    let out = loadgen(&["storm", "--target", "localhost"]);
+    assert_eq!(out.status.code(), Some(2));
+    // Nothing listens on port 1: a clear error, quickly.
+    let t = std::time::Instant::now();
+    let out = loadgen(&["storm", "--target", "127.0.0.1:1", "--seconds", "1"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("connecting to 127.0.0.1:1"));
+    assert!(t.elapsed() < std::time::Duration::from_secs(10));
+}
