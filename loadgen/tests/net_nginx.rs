@@ -1,9 +1,10 @@
-//! Network storm against a real nginx on loopback (needs `nginx` and `openssl` on PATH; run
-//! with `cargo test -p loadgen --test net_nginx -- --ignored`). nginx is started with its own
+//! Network storm against a real nginx on loopback. Needs `nginx` and `openssl` (PATH, /usr/sbin,
+//! or `TESSERA_NGINX` / `TESSERA_OPENSSL`); like the engine's interop tests it prints SKIPPED
+//! without them, except under CI (`CI` set), where it fails. nginx is started with its own
 //! config in a temp dir as a single process (`master_process off`, so no worker outlives it)
 //! and stopped by its pid.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -16,6 +17,33 @@ impl Drop for Nginx {
     }
 }
 
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// `name` from its override variable, PATH or the fallbacks; None (after saying SKIPPED) when
+/// absent outside CI; a panic when absent under CI (CI installs it).
+fn tool(name: &str, env_override: &str, fallbacks: &[&str]) -> Option<PathBuf> {
+    let found = match std::env::var_os(env_override) {
+        Some(p) => Some(PathBuf::from(p)).filter(|p| p.is_file()),
+        None => std::env::var_os("PATH")
+            .and_then(|paths| {
+                std::env::split_paths(&paths)
+                    .map(|d| d.join(name))
+                    .find(|p| p.is_file())
+            })
+            .or_else(|| fallbacks.iter().map(PathBuf::from).find(|p| p.is_file())),
+    };
+    if found.is_none() {
+        assert!(
+            !in_ci(),
+            "`{name}` not found but CI is set; .ci/run must install it"
+        );
+        eprintln!("SKIPPED net_nginx: `{name}` not found (apt-get install nginx openssl)");
+    }
+    found
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -23,9 +51,9 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
-fn start_nginx(dir: &Path, port: u16) -> Nginx {
+fn start_nginx(nginx: &Path, openssl: &Path, dir: &Path, port: u16) -> Nginx {
     std::fs::create_dir_all(dir.join("logs")).unwrap();
-    let ok = Command::new("openssl")
+    let ok = Command::new(openssl)
         .args([
             "req",
             "-x509",
@@ -63,7 +91,7 @@ http {{ access_log off; server {{
         ),
     )
     .unwrap();
-    let child = Command::new("nginx")
+    let child = Command::new(nginx)
         .arg("-c")
         .arg(dir.join("nginx.conf"))
         .arg("-p")
@@ -84,11 +112,16 @@ http {{ access_log off; server {{
 }
 
 #[test]
-#[ignore = "needs nginx and openssl"]
 fn storm_against_nginx_resumes_valid_and_rejects_forged() {
+    let Some(nginx_bin) = tool("nginx", "TESSERA_NGINX", &["/usr/sbin/nginx"]) else {
+        return;
+    };
+    let Some(openssl) = tool("openssl", "TESSERA_OPENSSL", &["/usr/bin/openssl"]) else {
+        return;
+    };
     let dir = std::env::temp_dir().join(format!("loadgen-nginx-{}", std::process::id()));
     let port = free_port();
-    let nginx = start_nginx(&dir, port);
+    let nginx = start_nginx(&nginx_bin, &openssl, &dir, port);
     let json = dir.join("net.json");
     let out = Command::new(env!("CARGO_BIN_EXE_loadgen"))
         .args([
