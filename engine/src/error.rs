@@ -132,6 +132,8 @@ pub enum Error {
     BackendUnavailable(&'static str),
     /// I/O error with context.
     Io(String, std::io::Error),
+    /// A configuration value is out of range (e.g. a fleet period of 0 seconds).
+    InvalidConfig(&'static str),
 }
 
 impl fmt::Display for Error {
@@ -153,6 +155,7 @@ impl fmt::Display for Error {
             Self::Rng => f.write_str("the OS random source failed"),
             Self::BackendUnavailable(b) => write!(f, "backend {b} is not available here"),
             Self::Io(ctx, e) => write!(f, "{ctx}: {e}"),
+            Self::InvalidConfig(what) => write!(f, "invalid configuration: {what}"),
         }
     }
 }

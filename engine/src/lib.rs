@@ -13,7 +13,10 @@ pub mod error;
 pub mod format;
 pub mod keys;
 pub mod resume;
+mod ticketer;
 pub mod wire;
 
 pub use error::{Error, RejectReason, Rejected};
-pub use keys::{CipherKind, KeyName, KeyTimes, TicketKey};
+pub use format::TicketFormat;
+pub use keys::{CipherKind, KeyName, KeyRing, KeyRole, KeyTimes, SharedKeyRing, TicketKey};
+pub use ticketer::{DEFAULT_MAX_STATE_LEN, OpenedTicket, Ticketer, unix_now};
