@@ -6,10 +6,12 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use tessera::format::{self, TicketFormat};
+use tessera::keys::{KeyFileFormat, KeyRole, write_key_file};
 use tessera::wire::{
     ClientHelloTicketExt, ClientIdentity, Extension, Extensions, MasterSecret, NewSessionTicket,
     ProtocolVersion, ServerHelloTicketExt, StatePlaintext,
 };
+use tessera::{CipherKind, KeyTimes, TicketKey};
 use tessera_fuzz::ring;
 
 fn states() -> Vec<(&'static str, Vec<u8>)> {
@@ -167,5 +169,69 @@ fn main() {
         v.extend_from_slice(&(now + 600).to_be_bytes());
         write(&dir, "resume_decide", name, &v);
     }
+    // key_file_parse: selector byte (0 = detect, 1.. = KeyFileFormat::ALL[i - 1]), then the file.
+    let [k128, k256] = ring();
+    let extra = |c: CipherKind, b: u8| {
+        let n = c.key_len();
+        let name: [u8; 16] = core::array::from_fn(|i| b ^ i as u8);
+        TicketKey::new(
+            name,
+            &vec![b.wrapping_add(1); n - 1]
+                .into_iter()
+                .chain([0])
+                .collect::<Vec<_>>(),
+            &vec![b; n - 1].into_iter().chain([1]).collect::<Vec<_>>(),
+        )
+        .expect("seed key")
+    };
+    let old128 = extra(CipherKind::Aes128, 0x70);
+    let old256 = extra(CipherKind::Aes256, 0x90);
+    let timed = extra(CipherKind::Aes128, 0x33).with_times(KeyTimes {
+        created: Some(1_700_000_000),
+        seal_until: Some(1_700_003_600),
+        open_until: Some(1_700_007_200),
+    });
+    let files: [(&str, KeyFileFormat, Vec<(&TicketKey, KeyRole)>); 5] = [
+        (
+            "nginx48",
+            KeyFileFormat::Nginx48,
+            vec![(k128, KeyRole::Sealing)],
+        ),
+        (
+            "nginx80",
+            KeyFileFormat::Nginx80,
+            vec![(k256, KeyRole::Sealing)],
+        ),
+        (
+            "haproxy48",
+            KeyFileFormat::Haproxy48,
+            vec![
+                (&old128, KeyRole::OpeningOnly),
+                (k128, KeyRole::Sealing),
+                (&timed, KeyRole::OpeningOnly),
+            ],
+        ),
+        (
+            "haproxy80",
+            KeyFileFormat::Haproxy80,
+            vec![(&old256, KeyRole::OpeningOnly), (k256, KeyRole::Sealing)],
+        ),
+        (
+            "tessera",
+            KeyFileFormat::Tessera,
+            vec![
+                (k128, KeyRole::Sealing),
+                (&timed, KeyRole::OpeningOnly),
+                (k256, KeyRole::OpeningOnly),
+            ],
+        ),
+    ];
+    for (name, fmt, keys) in files {
+        let file = write_key_file(fmt, &keys).expect("seed key file");
+        let mut v = vec![0u8];
+        v.extend_from_slice(&file);
+        write(&dir, "key_file_parse", name, &v);
+    }
+
     println!("seeds written under {}", dir.display());
 }
