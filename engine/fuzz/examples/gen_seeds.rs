@@ -191,7 +191,7 @@ fn main() {
         seal_until: Some(1_700_003_600),
         open_until: Some(1_700_007_200),
     });
-    let files: [(&str, KeyFileFormat, Vec<(&TicketKey, KeyRole)>); 5] = [
+    let files = [
         (
             "nginx48",
             KeyFileFormat::Nginx48,
