@@ -9,6 +9,8 @@
 #![cfg_attr(not(test), warn(missing_docs))]
 
 pub mod backend;
+#[cfg(test)]
+mod drop_probe;
 pub mod error;
 pub mod format;
 pub mod keys;

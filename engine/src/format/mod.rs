@@ -546,4 +546,44 @@ mod tests {
         assert_eq!(TicketFormat::OpenSsl.max_state_len(), 65455);
         assert_eq!(TicketFormat::Aead.max_state_len(), 65479);
     }
+
+    /// The fuzzing hook (`--cfg tessera_fuzzing` only): with null crypto a ticket whose
+    /// "ciphertext" is the padded state and whose MAC is zero opens to that state, bad padding
+    /// is still refused, and switching it off restores the MAC check.
+    #[cfg(tessera_fuzzing)]
+    #[test]
+    fn null_crypto_hook_skips_mac_and_cipher_only() {
+        let name: [u8; 16] = core::array::from_fn(|i| i as u8 + 1);
+        let secret: Vec<u8> = (0x40..0x50).collect();
+        let key = TicketKey::new(name, &secret, &secret).unwrap();
+        let state = b"twenty-one bytes long";
+        for f in TicketFormat::ALL {
+            let mut t = key.name().0.to_vec();
+            t.extend(core::iter::repeat_n(0x11, f.iv_len()));
+            let mut body = state.to_vec();
+            if f.is_cbc() {
+                let pad = BLOCK - state.len() % BLOCK;
+                body.extend(core::iter::repeat_n(pad as u8, pad));
+                if f == TicketFormat::Rfc5077 {
+                    t.extend_from_slice(&(body.len() as u16).to_be_bytes());
+                }
+            }
+            t.extend_from_slice(&body);
+            t.extend(core::iter::repeat_n(0, f.trailer_len()));
+            let open = |t: &[u8]| {
+                let mut out = Vec::new();
+                open_with(f, t, MAX_TICKET_LEN, |_| Some(&key), &mut out).map(|_| out)
+            };
+            fuzzing::set_null_crypto(true);
+            assert_eq!(open(&t).unwrap(), state, "{f}");
+            if f.is_cbc() {
+                let mut bad = t.clone();
+                let last = bad.len() - f.trailer_len() - 1;
+                bad[last] = 0;
+                assert_eq!(open(&bad).unwrap_err().reason(), RejectReason::BadPadding);
+            }
+            fuzzing::set_null_crypto(false);
+            assert_eq!(open(&t).unwrap_err().reason(), RejectReason::BadMac, "{f}");
+        }
+    }
 }
