@@ -14,6 +14,7 @@ mod drop_probe;
 pub mod error;
 pub mod format;
 pub mod keys;
+pub mod pool;
 pub mod resume;
 mod ticketer;
 pub mod wire;

@@ -6,12 +6,10 @@ use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use rand_chacha::ChaCha20Rng;
-use rand_core::{RngCore, SeedableRng};
-
 use crate::error::{Error, RejectReason, Rejected};
 use crate::format::{self, TicketFormat};
 use crate::keys::{KeyName, KeyRing, KeyRole, SharedKeyRing};
+use crate::pool::IvRng;
 
 /// Default bound on the state a [`Ticketer`] seals (and so on the tickets it accepts): TLS 1.2
 /// sessions from OpenSSL are ~100-200 bytes, rustls's ~100-400; 16 KiB leaves room for client
@@ -38,37 +36,19 @@ pub fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// Reseed the per-thread IV generator after this many bytes (forward secrecy for IVs is not
-/// needed, but a bounded output per seed limits the damage of a leaked generator state).
-const RESEED_BYTES: u64 = 1 << 32;
-
-struct ThreadRng {
-    rng: ChaCha20Rng,
-    used: u64,
-}
-
 thread_local! {
-    static IV_RNG: RefCell<Option<ThreadRng>> = const { RefCell::new(None) };
+    static IV_RNG: RefCell<Option<IvRng>> = const { RefCell::new(None) };
 }
 
-/// Fills `buf` from a per-thread ChaCha20 generator seeded from the OS (one syscall per seed,
-/// never one per ticket).
+/// Fills `buf` from a per-thread [`IvRng`] (ChaCha seeded from the OS, reseeded periodically):
+/// one syscall per seed, never one per ticket.
 pub(crate) fn fill_iv(buf: &mut [u8]) -> Result<(), Error> {
     IV_RNG.with(|cell| {
         let mut slot = cell.borrow_mut();
-        let needs_seed = slot.as_ref().is_none_or(|t| t.used >= RESEED_BYTES);
-        if needs_seed {
-            let mut seed = [0u8; 32];
-            getrandom::getrandom(&mut seed).map_err(|_| Error::Rng)?;
-            *slot = Some(ThreadRng {
-                rng: ChaCha20Rng::from_seed(seed),
-                used: 0,
-            });
-            zeroize::Zeroize::zeroize(&mut seed);
+        if slot.is_none() {
+            *slot = Some(IvRng::new()?);
         }
-        let t = slot.as_mut().ok_or(Error::Rng)?;
-        t.rng.fill_bytes(buf);
-        t.used += buf.len() as u64;
+        slot.as_mut().ok_or(Error::Rng)?.fill(buf);
         Ok(())
     })
 }
