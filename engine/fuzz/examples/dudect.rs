@@ -89,11 +89,45 @@ struct Report {
     max_t_test: String,
 }
 
-/// Measures `op(class)` `measurements` times (each measurement times `reps` calls).
-fn measure(name: &str, measurements: usize, reps: usize, mut op: impl FnMut(usize)) -> Report {
+/// One test: two classes of input copied, outside the timed region, into the one buffer the
+/// operation reads, so both classes run from the same address (otherwise alignment and cache
+/// placement of two separate buffers show up as a difference between the classes).
+struct Case<F> {
+    inputs: [Vec<u8>; 2],
+    buf: Vec<u8>,
+    op: F,
+}
+
+impl<F: FnMut(&[u8])> Case<F> {
+    fn new(inputs: [Vec<u8>; 2], op: F) -> Self {
+        assert_eq!(inputs[0].len(), inputs[1].len());
+        let buf = inputs[0].clone();
+        Self { inputs, buf, op }
+    }
+
+    fn prepare(&mut self, class: usize) {
+        self.buf.copy_from_slice(&self.inputs[class]);
+    }
+
+    fn run(&mut self) {
+        (self.op)(black_box(&self.buf));
+    }
+}
+
+/// A [`Case`] over a borrowed operation, so every test goes through one `measure` instance.
+type DynCase<'a> = Case<&'a mut dyn FnMut(&[u8])>;
+
+/// Measures `case` `measurements` times; each measurement times `reps` runs.
+fn measure<F: FnMut(&[u8])>(
+    name: &str,
+    measurements: usize,
+    reps: usize,
+    case: &mut Case<F>,
+) -> Report {
     let mut classes = Classes(0x9e37_79b9_7f4a_7c15 ^ name.len() as u64);
     for _ in 0..20_000 {
-        op(classes.next());
+        case.prepare(classes.next());
+        case.run();
     }
     let mut raw = Welch::default();
     let mut cropped = [Welch::default(); PERCENTILES];
@@ -107,9 +141,10 @@ fn measure(name: &str, measurements: usize, reps: usize, mut op: impl FnMut(usiz
             *c = classes.next();
         }
         for (t, &c) in times[..n].iter_mut().zip(&class_of[..n]) {
+            case.prepare(c);
             let start = Instant::now();
             for _ in 0..reps {
-                op(c);
+                case.run();
             }
             *t = start.elapsed().as_nanos() as f64;
         }
@@ -186,9 +221,9 @@ fn main() {
         .unwrap_or(1_000_000);
     let filter = args.next().unwrap_or_default();
     let mut reports = Vec::new();
-    let mut run = |name: &str, reps: usize, op: &mut dyn FnMut(usize)| {
+    let mut run = |name: &str, reps: usize, case: &mut DynCase<'_>| {
         if name.contains(&filter) {
-            let r = measure(name, measurements, reps, op);
+            let r = measure(name, measurements, reps, case);
             println!(
                 "{:<44} n={:<9} mean {:>9.1} / {:>9.1} ns  max|t| {:>6.2} ({})",
                 r.name, r.measurements, r.mean_ns[0], r.mean_ns[1], r.max_t, r.max_t_test
@@ -209,47 +244,54 @@ fn main() {
         format::seal_with_iv(f, ring.sealing_key(), &iv, &state, &mut ticket).expect("seal");
         let mac_len = if f == TicketFormat::Aead { 16 } else { 32 };
         let n = ticket.len();
-        let inputs = two_classes(&ticket, n - mac_len, n - 1);
         let max_len = f.max_ticket_len(state.len());
         let mut out = vec![0u8; f.open_buf_len(n)];
-        let name = format!("open/{f}-{cipher:?}/mac_first_vs_last").to_lowercase();
-        run(&name, 1, &mut |c| {
+        let mut op = |t: &[u8]| {
             let lookup = |name: &[u8; 16]| ring.find(name).map(|(k, _)| k);
-            let r = format::open_into(f, black_box(&inputs[c]), max_len, lookup, &mut out);
-            black_box(r.is_ok());
-        });
+            black_box(format::open_into(f, t, max_len, lookup, &mut out).is_ok());
+        };
+        let name = format!("open/{f}-{cipher:?}/mac_first_vs_last").to_lowercase();
+        run(
+            &name,
+            1,
+            &mut Case::new(two_classes(&ticket, n - mac_len, n - 1), &mut op),
+        );
     }
 
     let mac = [0xa5u8; 32];
-    let wrong = two_classes(&mac, 0, 31);
-    run("tags_equal/first_vs_last", 64, &mut |c| {
-        for _ in 0..64 {
-            black_box(tags_equal(black_box(&mac), black_box(&wrong[c])));
-        }
-    });
+    let mut op = |t: &[u8]| {
+        black_box(tags_equal(black_box(&mac), t));
+    };
+    run(
+        "tags_equal/first_vs_last",
+        64,
+        &mut Case::new(two_classes(&mac, 0, 31), &mut op),
+    );
 
     let ring128 = ring(CipherKind::Aes128);
     let real = ring128.sealing_key().name().0;
-    let names = two_classes(&real, 0, 15);
-    let names: [[u8; 16]; 2] = [
-        names[0].as_slice().try_into().expect("16"),
-        names[1].as_slice().try_into().expect("16"),
-    ];
-    run("ring_find/first_vs_last", 64, &mut |c| {
-        for _ in 0..64 {
-            black_box(ring128.find(black_box(&names[c])).is_some());
-        }
-    });
+    let mut op = |n: &[u8]| {
+        let name: &[u8; 16] = n.try_into().expect("16 bytes");
+        black_box(ring128.find(name).is_some());
+    };
+    run(
+        "ring_find/first_vs_last",
+        64,
+        &mut Case::new(two_classes(&real, 0, 15), &mut op),
+    );
 
     let ticketer = Ticketer::new(ring(CipherKind::Aes128), TicketFormat::OpenSsl);
     let ticket = ticketer.seal(&state).expect("seal");
-    let inputs = two_classes(&ticket, 0, 15);
     let mut out = Vec::with_capacity(ticket.len());
-    run("ticketer/unknown_name_first_vs_last", 1, &mut |c| {
+    let mut op = |t: &[u8]| {
         out.clear();
-        let r = ticketer.open_at(black_box(&inputs[c]), 1_700_000_000, &mut out);
-        black_box(r.is_ok());
-    });
+        black_box(ticketer.open_at(t, 1_700_000_000, &mut out).is_ok());
+    };
+    run(
+        "ticketer/unknown_name_first_vs_last",
+        1,
+        &mut Case::new(two_classes(&ticket, 0, 15), &mut op),
+    );
 
     let worst = reports.iter().map(|r| r.max_t).fold(0.0, f64::max);
     println!(
