@@ -9,7 +9,9 @@
 //! ```
 //!
 //! MEASUREMENTS per test defaults to 1,000,000. FILTER runs only the tests whose name contains
-//! it. Exit status 1 if any test reaches |t| >= 4.5.
+//! it. Exit status 1 if any test reaches |t| >= 4.5; 2 if the control (a byte loop that exits
+//! at the first difference, which must show |t| >= 4.5) goes undetected, i.e. the machine is
+//! too noisy for the result to mean anything.
 //!
 //! Tests (class 0 vs class 1):
 //! - `open/<format>/mac_first_vs_last`: open a ticket with a real key name whose MAC (AEAD:
@@ -293,6 +295,27 @@ fn main() {
         &mut Case::new(two_classes(&ticket, 0, 15), &mut op),
     );
 
+    // Control: a comparison that exits at the first differing byte must be caught, or the
+    // harness is too blunt to mean anything on this machine. Not part of the verdict.
+    let mut control_t = None;
+    if "control/early_exit_compare".contains(&filter) {
+        let mut op = |t: &[u8]| {
+            let early = t.iter().zip(&mac).all(|(a, b)| black_box(*a) == *b);
+            black_box(early);
+        };
+        let r = measure(
+            "control/early_exit_compare",
+            measurements,
+            64,
+            &mut Case::new(two_classes(&mac, 0, 31), &mut op),
+        );
+        println!(
+            "{:<44} n={:<9} mean {:>9.1} / {:>9.1} ns  max|t| {:>6.2} ({}) <- must be >= {T_THRESHOLD}",
+            r.name, r.measurements, r.mean_ns[0], r.mean_ns[1], r.max_t, r.max_t_test
+        );
+        control_t = Some(r.max_t);
+    }
+
     let worst = reports.iter().map(|r| r.max_t).fold(0.0, f64::max);
     println!(
         "{} tests, {} measurements each, max |t| = {worst:.2} (threshold {T_THRESHOLD})",
@@ -301,5 +324,9 @@ fn main() {
     );
     if worst >= T_THRESHOLD {
         std::process::exit(1);
+    }
+    if control_t.is_some_and(|t| t < T_THRESHOLD) {
+        eprintln!("the early-exit control was not detected: the measurements are too noisy");
+        std::process::exit(2);
     }
 }
