@@ -74,6 +74,19 @@ pub fn open_real(f: TicketFormat, ticket: &[u8]) {
     }
 }
 
+/// Whether `ticket` opens against [`ring`] with real crypto (for checking seeds).
+pub fn opens(f: TicketFormat, ticket: &[u8]) -> bool {
+    let mut out = vec![0u8; f.open_buf_len(ticket.len())];
+    format::open_into(
+        f,
+        ticket,
+        f.max_ticket_len(RING_MAX_STATE),
+        lookup,
+        &mut out,
+    )
+    .is_ok()
+}
+
 /// Null-crypto open (`--cfg tessera_fuzzing` only): the first byte picks the format, the rest
 /// is the ticket; any key name finds a key. What comes out must be the ciphertext minus valid
 /// PKCS#7 padding (CBC) or the ciphertext itself (AEAD), and must decode as a StatePlaintext
