@@ -23,3 +23,8 @@ pub use error::{Error, RejectReason, Rejected};
 pub use format::TicketFormat;
 pub use keys::{CipherKind, KeyName, KeyRing, KeyRole, KeyTimes, SharedKeyRing, TicketKey};
 pub use ticketer::{DEFAULT_MAX_STATE_LEN, OpenedTicket, Ticketer, unix_now};
+
+/// README.md's Rust examples, compiled and run as doctests so the README never goes stale.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
