@@ -9,7 +9,8 @@
 //! - key name one bit off (ticket renamed onto a decoy key holding the same secrets, and an
 //!   untouched ticket against rings of one-bit-off names)
 //!
-//! is rejected, with 0 false accepts. A false accept is `open` returning `Ok` for any byte
+//! is rejected by `format::open_into`, `format::open_with` and `Ticketer::open_at`, with 0
+//! false accepts. A false accept is `open` returning `Ok` for any byte
 //! string but the original ticket. Beyond that, no mutation may get past the MAC: a
 //! `BadPadding` or `BadState` rejection would mean a forged MAC and fails the test too, and a
 //! rejection must leave no plaintext in the output buffer.
@@ -20,7 +21,7 @@ use std::collections::BTreeMap;
 
 use common::{CIPHERS, key_parts, state, test_key};
 use tessera::format::{self, MAX_TICKET_LEN, TicketFormat};
-use tessera::{CipherKind, RejectReason, TicketKey};
+use tessera::{CipherKind, KeyRing, RejectReason, TicketKey, Ticketer};
 
 /// State sizes: empty, one block exactly and either side of it, an nginx + OpenSSL 3 TLS 1.2
 /// session, a large one.
@@ -37,12 +38,13 @@ struct Tally {
 }
 
 impl Tally {
-    /// Opens `candidate` (which must differ from the sealed ticket) through both `open_into`
-    /// and `open_with` and records the outcome.
+    /// Opens `candidate` (which must differ from the sealed ticket) through `open_into`,
+    /// `open_with` and `Ticketer::open_at` (over a ring of the same keys) and records the
+    /// outcome.
     fn reject(
         &mut self,
         f: TicketFormat,
-        keys: &[TicketKey],
+        (keys, ticketer): (&[TicketKey], &Ticketer),
         candidate: &[u8],
         max_len: usize,
         what: impl Fn() -> String,
@@ -79,7 +81,33 @@ impl Tally {
                 .push(format!("{f}: {} changed open_with's output", what())),
             Err(_) => {}
         }
+        let mut appended = Vec::new();
+        match ticketer.open_at(candidate, 1_700_000_000, &mut appended) {
+            Ok(_) => self
+                .failures
+                .push(format!("FALSE ACCEPT {f} (Ticketer): {}", what())),
+            Err(r)
+                if matches!(
+                    r.reason(),
+                    RejectReason::BadPadding | RejectReason::BadState
+                ) =>
+            {
+                self.failures
+                    .push(format!("{f}: {} got past the Ticketer's MAC", what()))
+            }
+            Err(_) if !appended.is_empty() => self.failures.push(format!(
+                "{f}: {} left bytes in the Ticketer's output",
+                what()
+            )),
+            Err(_) => {}
+        }
     }
+}
+
+/// A ticketer over the same keys as `keys` (the first seals), bounded like the test ring.
+fn ticketer(f: TicketFormat, keys: &[TicketKey]) -> Ticketer {
+    let ring = KeyRing::new(keys[0].clone(), keys[1..].to_vec()).unwrap();
+    Ticketer::new(ring, f).with_max_state_len(RING_MAX_STATE)
 }
 
 fn seal(f: TicketFormat, key: &TicketKey, len: usize) -> Vec<u8> {
@@ -111,6 +139,8 @@ fn body_start(f: TicketFormat) -> usize {
 /// Every mutation of one sealed ticket except the key-name ones.
 fn mutate_all(f: TicketFormat, key: &TicketKey, ticket: &[u8], tally: &mut Tally) {
     let keys = core::slice::from_ref(key);
+    let opener = ticketer(f, keys);
+    let keys = (keys, &opener);
     let ring_max = f.max_ticket_len(RING_MAX_STATE);
     let n = ticket.len();
 
@@ -212,11 +242,13 @@ fn key_names_one_bit_off(f: TicketFormat, cipher: CipherKind, ticket: &[u8], tal
         let mut renamed = ticket.to_vec();
         renamed[..16].copy_from_slice(&off);
         let ring = [real.clone(), decoy];
-        tally.reject(f, &ring, &renamed, ring_max, || {
+        let both = ticketer(f, &ring);
+        tally.reject(f, (&ring, &both), &renamed, ring_max, || {
             format!("renamed onto decoy key, name bit {bit}")
         });
         let neighbour_only = &ring[1..];
-        tally.reject(f, neighbour_only, ticket, ring_max, || {
+        let neighbour = ticketer(f, neighbour_only);
+        tally.reject(f, (neighbour_only, &neighbour), ticket, ring_max, || {
             format!("ring holds only a key with name bit {bit} flipped")
         });
     }
