@@ -66,6 +66,8 @@ pub struct XaesKey {
 impl Drop for XaesKey {
     fn drop(&mut self) {
         self.k1.zeroize();
+        #[cfg(test)]
+        crate::drop_probe::observe("XaesKey.k1", &self.k1);
     }
 }
 impl ZeroizeOnDrop for XaesKey {}
@@ -166,6 +168,11 @@ impl Drop for KeyMaterial {
     fn drop(&mut self) {
         self.hmac_inner.zeroize();
         self.hmac_outer.zeroize();
+        #[cfg(test)]
+        {
+            crate::drop_probe::observe_words("KeyMaterial.hmac_inner", &self.hmac_inner);
+            crate::drop_probe::observe_words("KeyMaterial.hmac_outer", &self.hmac_outer);
+        }
     }
 }
 impl ZeroizeOnDrop for KeyMaterial {}
