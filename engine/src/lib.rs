@@ -9,6 +9,9 @@
 #![cfg_attr(not(test), warn(missing_docs))]
 
 pub mod backend;
+pub mod batch;
+#[cfg(test)]
+mod drop_probe;
 pub mod error;
 pub mod format;
 pub mod keys;
@@ -20,6 +23,7 @@ pub mod rustls;
 mod ticketer;
 pub mod wire;
 
+pub use batch::{StateBatch, TicketBatch};
 pub use error::{Error, RejectReason, Rejected};
 pub use format::TicketFormat;
 pub use keys::{CipherKind, KeyName, KeyRing, KeyRole, KeyTimes, SharedKeyRing, TicketKey};
