@@ -26,12 +26,11 @@ fn main() {
             println!("cargo:rerun-if-changed={p}");
         }
     }
-    if let Some(r) = output("git", &["symbolic-ref", "-q", "HEAD"]) {
-        if let Some(p) = output("git", &["rev-parse", "--git-path", &r]) {
-            if Path::new(&p).exists() {
-                println!("cargo:rerun-if-changed={p}");
-            }
-        }
+    if let Some(p) = output("git", &["symbolic-ref", "-q", "HEAD"])
+        .and_then(|r| output("git", &["rev-parse", "--git-path", &r]))
+        .filter(|p| Path::new(p).exists())
+    {
+        println!("cargo:rerun-if-changed={p}");
     }
     println!("cargo:rerun-if-changed=build.rs");
     let profile = std::env::var("PROFILE").unwrap_or_else(|_| "unknown".into());

@@ -22,7 +22,7 @@ use crate::cli::CapacityArgs;
 use crate::corpus::Corpus;
 use crate::machine;
 use crate::mix::{Class, Mix};
-use crate::report::{BACKEND, calibrate};
+use crate::report::calibrate;
 use crate::storm::{Driver, Load, PhaseConfig, run_phase};
 
 /// Schema identifier of the capacity report.
@@ -41,10 +41,10 @@ pub fn max_load_within(curve: &[(f64, f64)], limit: f64) -> f64 {
             best = u;
             prev = Some((u, p99));
         } else {
-            if let Some((u0, p0)) = prev {
-                if p99 > p0 {
-                    best = u0 + (u - u0) * (limit - p0) / (p99 - p0);
-                }
+            if let Some((u0, p0)) = prev
+                && p99 > p0
+            {
+                best = u0 + (u - u0) * (limit - p0) / (p99 - p0);
             }
             break;
         }
@@ -61,6 +61,7 @@ pub fn run(args: &CapacityArgs) -> Result<Value, LoadgenError> {
         args.state_bytes as usize,
         tessera::unix_now(),
     )?);
+    let backend = crate::resolve_backend(&args.backend)?;
     let batch = args.batch as usize;
     let deadline = Duration::from_micros(args.deadline_us);
     let step = args.step_seconds;
@@ -75,12 +76,13 @@ pub fn run(args: &CapacityArgs) -> Result<Value, LoadgenError> {
         rotate_every: None,
         seed: 11,
         driver: Driver::Pool,
+        backend,
     };
     eprintln!(
         "calibrating ({:.0} s)...",
         step * (0.2 * 10.0 + 2.0 + UTILIZATIONS.len() as f64) + 1.0
     );
-    let cal = calibrate(&corpus, batch, (step * 0.2).max(0.02))?;
+    let cal = calibrate(&corpus, batch, (step * 0.2).max(0.02), backend)?;
     let x1 = run_phase(&corpus, &phase(1, Load::Closed), None)?.throughput();
     let xall = run_phase(&corpus, &phase(cores, Load::Closed), None)?.throughput();
     let efficiency = (xall / (cores as f64 * x1)).clamp(0.05, 1.0);
@@ -151,6 +153,7 @@ pub fn run(args: &CapacityArgs) -> Result<Value, LoadgenError> {
             "state_bytes": args.state_bytes,
             "batch": batch,
             "deadline_us": args.deadline_us,
+            "backend": backend.name(),
         },
         "mix": mix.to_string(),
         "cpu_ns_per_ticket": {"classes": class_costs, "mix": cal.mix_cost(&mix)},
@@ -162,7 +165,7 @@ pub fn run(args: &CapacityArgs) -> Result<Value, LoadgenError> {
         "total_rate_per_sec": total_rate,
         "cores": needed,
         "steps": steps,
-        "machine": machine::machine(BACKEND),
+        "machine": machine::machine(backend.name()),
     }))
 }
 

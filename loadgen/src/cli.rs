@@ -100,6 +100,10 @@ pub struct StormArgs {
     /// Seed of the request schedule (default: fixed, so runs are comparable).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Crypto backend: auto (best detected, or TESSERA_BACKEND), portable, or a named SIMD
+    /// backend (vaes-shani, aesni-shani, vaes-avx2, aesni-avx2, aesni).
+    #[arg(long, default_value = "auto")]
+    pub backend: String,
     /// How requests reach the workers: through tessera::pool (as an edge server would), or
     /// worker threads generating their own arrivals.
     #[arg(long, value_enum, default_value = "pool")]
@@ -145,6 +149,7 @@ impl Default for StormArgs {
                 rotate_every: None,
                 calm_seconds: None,
                 seed: 1,
+                backend: "auto".into(),
                 driver: Driver::Pool,
                 target: None,
                 sni: "localhost".into(),
@@ -229,6 +234,9 @@ pub struct CapacityArgs {
     /// Flush deadline, microseconds.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
     pub deadline_us: u64,
+    /// Crypto backend (auto, portable or a SIMD backend name).
+    #[arg(long, default_value = "auto")]
+    pub backend: String,
     /// Seconds per calibration step.
     #[arg(long, default_value_t = 0.5, value_parser = positive_f64(60.0))]
     pub step_seconds: f64,

@@ -1,8 +1,9 @@
 //! The server side of a storm: what an edge server does with each presented ticket.
 //!
-//! Per request: open the ticket with the shared ring ([`Ticketer::open_at`]), decode the
-//! `StatePlaintext`, feed the outcome to [`tessera::resume::decide`] exactly as a TLS 1.2
-//! server would, and when the decision renews, seal the replacement ticket. The full handshake
+//! Per batch: open every ticket with the shared ring in one call ([`Ticketer::open_many_at`],
+//! the multi-buffer path on the selected backend), then per ticket decode the `StatePlaintext`
+//! and feed the outcome to [`tessera::resume::decide`] exactly as a TLS 1.2 server would; the
+//! replacement tickets of every renewal are sealed together ([`Ticketer::seal_many`]). The full handshake
 //! that follows a rejection is not simulated (network mode measures what it costs a server).
 //! Every outcome is checked against what the class demands; a forged ticket that resumes, or an
 //! honest one that resumes with the wrong state, is a false accept.
@@ -11,11 +12,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use hdrhistogram::Histogram;
+use tessera::backend::Backend;
 use tessera::resume::{
     self, ClientOffer, ClientTicket, Decision, OpenedTicket, SealerStatus, SessionId,
 };
 use tessera::wire::StatePlaintext;
-use tessera::{RejectReason, Rejected, TicketFormat, Ticketer};
+use tessera::{Error, RejectReason, Rejected, StateBatch, TicketBatch, TicketFormat, Ticketer};
 
 use crate::corpus::Corpus;
 use crate::mix::Class;
@@ -210,40 +212,44 @@ pub struct Edge {
     corpus: Arc<Corpus>,
     ticketer: Ticketer,
     session_id: SessionId,
-    state: Vec<u8>,
-    sealed: Vec<u8>,
+    opened: StateBatch,
+    status: Vec<Result<tessera::OpenedTicket, Rejected>>,
+    sealed: TicketBatch,
+    seal_status: Vec<Result<usize, Error>>,
+    renew: Vec<usize>,
     outcomes: Vec<Outcome>,
     /// This worker's counters.
     pub stats: Stats,
 }
 
 impl Edge {
-    /// A server over the corpus's ring and policy.
-    pub fn new(corpus: Arc<Corpus>) -> Self {
-        let ticketer = Ticketer::with_shared(corpus.ring.clone(), corpus.format);
+    /// A server over the corpus's ring and policy, on `backend`.
+    pub fn new(corpus: Arc<Corpus>, backend: Backend) -> Self {
+        let ticketer =
+            Ticketer::with_shared(corpus.ring.clone(), corpus.format).with_backend(backend);
         Self {
             ticketer,
             // A TLS 1.2 client offering a ticket sends a session ID to detect resumption (3.4).
             session_id: SessionId::new(&[0x5a; 32]).unwrap_or_default(),
-            state: Vec::with_capacity(corpus.state_bytes + 64),
-            sealed: Vec::with_capacity(corpus.max_ticket_len),
+            opened: StateBatch::new(),
+            status: Vec::new(),
+            sealed: TicketBatch::new(),
+            seal_status: Vec::new(),
+            renew: Vec::new(),
             outcomes: Vec::new(),
             stats: Stats::new(),
             corpus,
         }
     }
 
-    /// Decides for one presented ticket at `now` (unix seconds); the state lands in
-    /// `self.state` when it opened.
-    fn decide_one(&mut self, ticket: &[u8], now: u64, sealer: SealerStatus) -> Decision {
-        self.state.clear();
-        let presented = self
-            .ticketer
-            .open_at(ticket, now, &mut self.state)
-            .and_then(|opened| {
-                let st = StatePlaintext::decode(&self.state)
-                    .map_err(|_| Rejected(RejectReason::BadState))?;
-                Ok(OpenedTicket {
+    /// What the server decides for the `i`-th ticket of the batch just opened.
+    fn decide_one(&self, i: usize, now: u64, sealer: SealerStatus) -> Decision {
+        let presented = match self.status.get(i).copied() {
+            Some(Ok(opened)) => self
+                .opened
+                .get(i)
+                .and_then(|st| StatePlaintext::decode(st).ok())
+                .map(|st| OpenedTicket {
                     issued_at: u64::from(st.timestamp),
                     key_role: match opened.key_role {
                         tessera::KeyRole::Sealing => resume::KeyRole::Sealing,
@@ -251,7 +257,10 @@ impl Edge {
                     },
                     key_open_until: opened.key_open_until,
                 })
-            });
+                .ok_or(Rejected(RejectReason::BadState)),
+            Some(Err(r)) => Err(r),
+            None => Err(Rejected(RejectReason::Malformed)),
+        };
         let offer = ClientOffer {
             session_id: self.session_id,
             ticket: ClientTicket::Presented(presented),
@@ -259,8 +268,9 @@ impl Edge {
         resume::decide(&offer, sealer, &self.corpus.policy, now)
     }
 
-    /// Serves one batch: decides for every request, seals renewals, then stamps every request
-    /// with one completion time and counts it. Returns the batch's thread CPU time, ns.
+    /// Serves one batch: opens every ticket in one batch call, decides for each, seals all
+    /// renewals in one batch call, then stamps every request with one completion time and
+    /// counts it. Returns the batch's thread CPU time, ns.
     pub fn serve_batch(&mut self, reqs: &[Request]) -> u64 {
         let cpu0 = cpu_time::ThreadTime::try_now().ok();
         let now = tessera::unix_now();
@@ -270,44 +280,79 @@ impl Edge {
                 open_until: ring.sealing_key().times().open_until,
             }
         };
+        let corpus = self.corpus.clone();
+        // A request whose ticket is missing from the corpus presents nothing openable.
+        let tickets: Vec<&[u8]> = reqs
+            .iter()
+            .map(|r| {
+                corpus
+                    .ticket(r.class, r.index)
+                    .map_or(&[][..], |t| t.bytes.as_slice())
+            })
+            .collect();
+        self.status.clear();
+        self.status
+            .resize(reqs.len(), Err(Rejected(RejectReason::Malformed)));
+        if self
+            .ticketer
+            .open_many_at(&tickets, now, &mut self.opened, &mut self.status)
+            .is_err()
+        {
+            // Only a shape or backend error lands here (checked at setup): nothing opened.
+            self.status.fill(Err(Rejected(RejectReason::Malformed)));
+        }
         let mut outcomes = std::mem::take(&mut self.outcomes);
         outcomes.clear();
-        let corpus = self.corpus.clone();
-        for r in reqs {
-            let Some(ticket) = corpus.ticket(r.class, r.index) else {
-                outcomes.push(Outcome::Rejected(RejectReason::Malformed));
-                continue;
-            };
-            let decision = self.decide_one(&ticket.bytes, now, sealer);
-            let outcome = match decision {
+        self.renew.clear();
+        for (i, r) in reqs.iter().enumerate() {
+            let outcome = match self.decide_one(i, now, sealer) {
                 Decision::Resume(res) => {
                     // Correct state is part of correctness: count a mismatch as a false accept.
-                    let right = ticket
-                        .expected_state
-                        .as_deref()
-                        .is_some_and(|want| want == self.state.as_slice());
+                    let right = corpus
+                        .ticket(r.class, r.index)
+                        .and_then(|t| t.expected_state.as_deref())
+                        .is_some_and(|want| Some(want) == self.opened.get(i));
                     if !right {
                         self.stats.classes[r.class.index()].false_accepts += 1;
                     }
                     if res.renew().is_some() {
-                        self.sealed.clear();
-                        match self.ticketer.seal_append(&self.state, &mut self.sealed) {
-                            Ok(()) => self.stats.sealed += 1,
-                            Err(_) => self.stats.seal_failures += 1,
-                        }
+                        self.renew.push(i);
                         Outcome::Renewed
                     } else {
                         Outcome::Resumed
                     }
                 }
-                Decision::FullHandshake(_) => {
-                    Outcome::Rejected(decision.rejection().unwrap_or(RejectReason::Malformed))
+                d @ Decision::FullHandshake(_) => {
+                    Outcome::Rejected(d.rejection().unwrap_or(RejectReason::Malformed))
                 }
             };
             outcomes.push(outcome);
         }
-        // Plaintext state does not outlive the batch.
-        self.state.fill(0);
+        if !self.renew.is_empty() {
+            let states: Vec<&[u8]> = self
+                .renew
+                .iter()
+                .map(|&i| self.opened.get(i).unwrap_or_default())
+                .collect();
+            self.seal_status.clear();
+            self.seal_status.resize_with(states.len(), || Ok(0));
+            match self
+                .ticketer
+                .seal_many(&states, &mut self.sealed, &mut self.seal_status)
+            {
+                Ok(()) => {
+                    for st in &self.seal_status {
+                        match st {
+                            Ok(_) => self.stats.sealed += 1,
+                            Err(_) => self.stats.seal_failures += 1,
+                        }
+                    }
+                }
+                Err(_) => self.stats.seal_failures += states.len() as u64,
+            }
+        }
+        // Plaintext states do not outlive the batch.
+        self.opened.clear();
         let done = Instant::now();
         let format = self.corpus.format;
         for (r, o) in reqs.iter().zip(&outcomes) {

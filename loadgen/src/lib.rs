@@ -61,6 +61,31 @@ impl fmt::Display for LoadgenError {
 
 impl std::error::Error for LoadgenError {}
 
+/// The backend a `--backend` value names: `auto` = [`Backend::selected`] (which honours
+/// `TESSERA_BACKEND`), otherwise that backend if this CPU has it. Errors are usage errors that
+/// list what is available.
+pub fn resolve_backend(name: &str) -> Result<tessera::backend::Backend, LoadgenError> {
+    use tessera::backend::Backend;
+    let available = || {
+        Backend::available()
+            .iter()
+            .map(|b| b.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let r = if name == "auto" {
+        Backend::selected()
+    } else {
+        Backend::from_name(name)
+    };
+    r.map_err(|e| {
+        LoadgenError::usage(format!(
+            "--backend {name}: {e} (available here: auto, {})",
+            available()
+        ))
+    })
+}
+
 /// Writes a JSON report (pretty, newline-terminated).
 pub fn write_json(path: &Path, v: &serde_json::Value) -> Result<(), LoadgenError> {
     let mut s =
@@ -86,7 +111,7 @@ pub fn run(opts: Opts) -> Result<i32, LoadgenError> {
                 args.requests,
                 args.seconds,
             )?;
-            json["machine"] = machine::machine(report::BACKEND);
+            json["machine"] = machine::machine(resolve_backend(&args.backend)?.name());
             if let Some(p) = &args.json {
                 write_json(p, &json)?;
             }

@@ -507,7 +507,7 @@ pub fn run(
         128,
         tessera::unix_now(),
     )?);
-    let cal = crate::report::calibrate(&corpus, 32, 0.05)?;
+    let cal = crate::report::calibrate(&corpus, 32, 0.05, crate::resolve_backend("auto")?)?;
     let mut tessera_ns = Map::new();
     for name in NET_CLASSES {
         if let Ok(c) = name.parse::<crate::mix::Class>() {

@@ -10,6 +10,7 @@ use hdrhistogram::Histogram;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Map, Value, json};
 use tessera::RejectReason;
+use tessera::backend::Backend;
 
 use crate::LoadgenError;
 use crate::cli::StormArgs;
@@ -21,9 +22,6 @@ use crate::storm::{Driver, Load, PhaseConfig, PhaseResult, run_phase};
 
 /// Schema identifier written into every storm report.
 pub const STORM_SCHEMA: &str = "tessera-loadgen-storm/1";
-
-/// The backend the per-item path uses (the engine's portable code through `Ticketer`).
-pub const BACKEND: &str = "portable";
 
 /// Per-class CPU cost measured alone, closed loop, one thread.
 #[derive(Clone, Debug)]
@@ -62,6 +60,7 @@ pub fn calibrate(
     corpus: &Arc<Corpus>,
     batch: usize,
     seconds: f64,
+    backend: Backend,
 ) -> Result<Calibration, LoadgenError> {
     let mut cal = Calibration {
         seconds,
@@ -79,6 +78,7 @@ pub fn calibrate(
             rotate_every: None,
             seed: 7,
             driver: Driver::Direct,
+            backend,
         };
         let r = run_phase(corpus, &cfg, None)?;
         let n = r.stats.served().max(1) as f64;
@@ -266,7 +266,13 @@ pub fn run_storm(args: &StormArgs) -> Result<StormOutcome, LoadgenError> {
         Some(_) => return Err(LoadgenError::usage("--calm-seconds must be 0 or more")),
         None => (args.seconds / 4.0).clamp(0.25, 3.0),
     };
-    let cal = calibrate(&corpus, batch, (args.seconds * 0.01).clamp(0.02, 0.3))?;
+    let backend = crate::resolve_backend(&args.backend)?;
+    let cal = calibrate(
+        &corpus,
+        batch,
+        (args.seconds * 0.01).clamp(0.02, 0.3),
+        backend,
+    )?;
     let deadline = Duration::from_micros(args.deadline_us);
     // What the mix really reaches on all threads (shared caches, SMT, other load included).
     let probe = run_phase(
@@ -281,6 +287,7 @@ pub fn run_storm(args: &StormArgs) -> Result<StormOutcome, LoadgenError> {
             rotate_every: None,
             seed: args.seed,
             driver: args.driver,
+            backend,
         },
         None,
     )?
@@ -303,6 +310,7 @@ pub fn run_storm(args: &StormArgs) -> Result<StormOutcome, LoadgenError> {
         rotate_every: args.rotate_every.map(Duration::from_secs_f64),
         seed: args.seed,
         driver: args.driver,
+        backend,
     };
     let show_progress = std::io::stdout().is_terminal() && !args.quiet;
     let calm = if calm_seconds > 0.0 {
@@ -367,6 +375,7 @@ pub fn run_storm(args: &StormArgs) -> Result<StormOutcome, LoadgenError> {
             "deadline_us": args.deadline_us,
             "rotate_every_s": args.rotate_every,
             "driver": args.driver.as_str(),
+            "backend": backend.name(),
             "calm_seconds": calm_seconds,
             "seed": args.seed,
         },
@@ -405,7 +414,7 @@ pub fn run_storm(args: &StormArgs) -> Result<StormOutcome, LoadgenError> {
             "wall_ns_per_ticket": Class::ALL.iter().map(|c| (c.as_str().to_owned(), json!(cal.wall_ns[c.index()]))).collect::<Map<_, _>>(),
         },
         "rss_bytes": {"start": rss_start, "end": rss_end},
-        "machine": machine::machine(BACKEND),
+        "machine": machine::machine(backend.name()),
     });
 
     let mut text = format!(
@@ -481,7 +490,7 @@ pub fn run_storm(args: &StormArgs) -> Result<StormOutcome, LoadgenError> {
         mib(rss_start),
         mib(rss_end)
     );
-    text += &format!("machine: {}\n", machine::summary(BACKEND));
+    text += &format!("machine: {}\n", machine::summary(backend.name()));
     Ok(StormOutcome {
         json,
         text,

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::ProgressBar;
 use tessera::KeyRing;
+use tessera::backend::Backend;
 use tessera::pool::{BatchHandler, Done, Pool, PoolConfig, PoolHandle, ReplyTo, WorkerInfo};
 
 use crate::corpus::{Corpus, RawKey, Schedule};
@@ -74,6 +75,8 @@ pub struct PhaseConfig {
     pub seed: u64,
     /// How requests reach the workers.
     pub driver: Driver,
+    /// Crypto backend of the batch calls.
+    pub backend: Backend,
 }
 
 /// What a phase measured.
@@ -171,7 +174,7 @@ fn request(sh: &Shared<'_>, i: u64, intended: Instant) -> Request {
 
 /// Open-loop worker `w` of `t`: owns the arrivals `i = k*t + w`, at `start + i/rate`.
 fn open_loop(sh: &Shared<'_>, w: usize, t: usize, rate: f64) -> Stats {
-    let mut edge = Edge::new(sh.corpus.clone());
+    let mut edge = Edge::new(sh.corpus.clone(), sh.cfg.backend);
     let cfg = sh.cfg;
     let batch = cfg.batch.max(1) as u64;
     let per = t as f64 / rate;
@@ -227,15 +230,19 @@ fn open_loop(sh: &Shared<'_>, w: usize, t: usize, rate: f64) -> Stats {
 
 /// Closed-loop worker: back-to-back batches; each request "arrives" when its batch starts.
 fn closed_loop(sh: &Shared<'_>, w: usize, t: usize) -> Stats {
-    let mut edge = Edge::new(sh.corpus.clone());
+    let mut edge = Edge::new(sh.corpus.clone(), sh.cfg.backend);
     let batch = sh.cfg.batch.max(1);
     let mut reqs = Vec::with_capacity(batch);
     let mut i = w as u64;
+    // A few batches even when the thread started late (a loaded host): a phase never
+    // reports zero work.
+    let mut batches = 0u32;
     loop {
         let now = Instant::now();
-        if now >= sh.end {
+        if now >= sh.end && batches >= 4 {
             break;
         }
+        batches += 1;
         reqs.clear();
         for _ in 0..batch {
             reqs.push(request(sh, i, now));
@@ -279,10 +286,10 @@ fn rotator(corpus: &Corpus, every: Duration, end: Instant) -> u64 {
 
 /// Puts the corpus's original ring back (after a phase that rotated).
 pub fn restore_ring(corpus: &Corpus) {
-    if let (Ok(s), Ok(o)) = (corpus.sealing.ticket_key(), corpus.opening.ticket_key()) {
-        if let Ok(ring) = KeyRing::new(s, vec![o]) {
-            corpus.ring.store(ring);
-        }
+    if let (Ok(s), Ok(o)) = (corpus.sealing.ticket_key(), corpus.opening.ticket_key())
+        && let Ok(ring) = KeyRing::new(s, vec![o])
+    {
+        corpus.ring.store(ring);
     }
 }
 
@@ -350,7 +357,8 @@ fn generate(
         }
         Load::Closed => {
             let mut i = 0;
-            while Instant::now() < sh.end {
+            let at_least = 4 * sh.cfg.batch.max(1) as u64;
+            while Instant::now() < sh.end || i < at_least {
                 if handle
                     .submit_with(i, request(sh, i, Instant::now()), reply)
                     .is_err()
@@ -407,9 +415,10 @@ pub fn run_phase(
                 config = config.with_queue_capacity(4 * batch);
             }
             let c = corpus.clone();
+            let backend = cfg.backend;
             let pool = Pool::new(config, move |_: &WorkerInfo| {
                 Ok(PoolEdge {
-                    edge: Edge::new(c.clone()),
+                    edge: Edge::new(c.clone(), backend),
                     sink: sink.clone(),
                 })
             })

@@ -193,3 +193,36 @@ fn closed_loop_counts_and_serves() {
     assert_eq!(j["unserved"], 0);
     assert_eq!(j["false_accepts"], 0);
 }
+
+#[test]
+fn every_backend_this_cpu_has_rejects_every_forgery() {
+    for backend in tessera::backend::Backend::available() {
+        let name = backend.name();
+        let args = storm_args(&[
+            "--seconds",
+            "0.3",
+            "--calm-seconds",
+            "0",
+            "--rate",
+            "2000",
+            "--threads",
+            "1",
+            "--mix",
+            FORGED_HEAVY,
+            "--backend",
+            name,
+            "--quiet",
+        ]);
+        let j = run_storm(&args).unwrap().json;
+        assert_eq!(j["config"]["backend"], name);
+        assert_eq!(j["machine"]["backend"], name);
+        assert_eq!(j["false_accepts"], 0, "{name}");
+        assert_eq!(j["false_rejects"], 0, "{name}");
+        for class in CLASSES {
+            assert_eq!(
+                j["classes"][class]["unexpected_reason"], 0,
+                "{name} {class}"
+            );
+        }
+    }
+}
