@@ -7,7 +7,8 @@ forged, with p99 latency <= L?
 Sweeps (each one `loadgen storm ... --json`):
   costs    closed loop, 1 thread: every class alone, planning mixes at several F, several batch
            sizes; fits CPU ns/ticket = sum_k f_k c_k + a / mean_batch (least squares, 11 unknowns)
-  threads  closed loop, 1..cores threads: scaling efficiency e(T) = X_T / (T X_1), and the
+  threads  closed loop, 1..cores threads (median of 3 interleaved runs each, as is every
+           closed-loop figure): scaling efficiency e(T) = X_T / (T X_1), and the
            per-ticket CPU cost at T threads relative to one (shared caches, a busy host)
   latency  open loop, 1 thread, target mix at loads u = rate / X_1: p99(u); for each
            (batch, deadline) tried, u_max = highest load with p99 <= L (interpolated)
@@ -171,6 +172,15 @@ def interp(curve, u, key=1):
     return pts[-1][key]
 
 
+REPEAT = 3
+
+
+def median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+
+
 def pct(pred, meas):
     return (meas - pred) / pred * 100.0 if pred else float("nan")
 
@@ -212,10 +222,17 @@ def main():
     cores = cost_runs[0]["machine"]["cores"]
 
     # 2. Scaling.
+    # Each closed-loop figure is the median of REPEAT runs, interleaved across thread counts,
+    # so a burst of other load on the host skews one sample, not the model.
     xs, cpu_by_threads = {}, {}
-    for t in range(1, cores + 1):
-        j = run.storm(f"threads-{t}", closed=True, threads=t, mix=mix_arg(target))
-        xs[t], cpu_by_threads[t] = j["throughput_per_sec"], j["cpu_ns_per_ticket"]
+    samples = {t: [] for t in range(1, cores + 1)}
+    for rep in range(REPEAT):
+        for t in range(1, cores + 1):
+            j = run.storm(f"threads-{t}-r{rep}", closed=True, threads=t, mix=mix_arg(target))
+            samples[t].append((j["throughput_per_sec"], j["cpu_ns_per_ticket"]))
+    for t, v in samples.items():
+        xs[t] = median([x for x, _ in v])
+        cpu_by_threads[t] = median([c for _, c in v])
     x1 = xs[1]
     eff = min(1.0, max(0.05, xs[cores] / (cores * x1)))
 
@@ -225,8 +242,9 @@ def main():
     best = None
     curves = {}
     for b, d in configs:
-        x1b = x1 if b == 32 else run.storm(f"x1-b{b}", closed=True, threads=1, batch=b,
-                                            mix=mix_arg(target))["throughput_per_sec"]
+        x1b = x1 if b == 32 else median([
+            run.storm(f"x1-b{b}-r{rep}", closed=True, threads=1, batch=b,
+                      mix=mix_arg(target))["throughput_per_sec"] for rep in range(REPEAT)])
         curve = []
         for u in loads:
             j = run.storm(f"lat-b{b}-d{d}-u{u}", threads=1, batch=b, deadline_us=d,
@@ -292,7 +310,9 @@ def main():
     cpu_pred = mix_cost(costs, overhead, target, batch_pred) * cpu_by_threads[threads] / cpu_by_threads[1]
     j = run.storm("confirm", threads=threads, rate=round(rate, 3), batch=b, deadline_us=d,
                   mix=mix_arg(target), seconds=secs * 2)
-    jc = run.storm("confirm-closed", threads=threads, closed=True, batch=b, mix=mix_arg(target))
+    jcs = [run.storm(f"confirm-closed-r{rep}", threads=threads, closed=True, batch=b,
+                     mix=mix_arg(target)) for rep in range(REPEAT)]
+    jc = {"throughput_per_sec": median([x["throughput_per_sec"] for x in jcs])}
     honest = 1.0 - a.storm_fraction
     rows = [
         ("goodput (resumptions/s)", rate * honest, j["goodput"]["storm_per_sec"]),
