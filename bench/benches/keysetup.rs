@@ -7,9 +7,9 @@
 //!   `rustcrypto-naive` key per ticket, so their per-ticket cost already holds this.
 //! - `rotate`: a full rotation of an 8-key ring: a new sealing key, the oldest dropped, the new
 //!   ring published to readers (`SharedKeyRing::store`). rustls's equivalent is
-//!   `Ticketer::new()`-style generation of a fresh AEAD ticketer (random key and name).
+//!   each provider's `Ticketer::new()`: a fresh ticketer with a random key and name.
 //!
-//! Ids as in `benches/peers.rs` (format `-`: keys are format-independent); parameter 1.
+//! Ids as in `benches/peers.rs`, the format part naming what is set up; parameter 1.
 //! Run: `cargo bench -p tessera-bench --bench keysetup`.
 #![forbid(unsafe_code)]
 
@@ -99,6 +99,10 @@ fn rotate(c: &mut Criterion) {
     g.bench_function(
         BenchmarkId::new(bench_id("rustls-ring", "ticketer", OWN), 1),
         |b| b.iter(|| black_box(rustls::crypto::ring::Ticketer::new().expect("ticketer"))),
+    );
+    g.bench_function(
+        BenchmarkId::new(bench_id("rustls-aws-lc-rs", "ticketer", OWN), 1),
+        |b| b.iter(|| black_box(rustls::crypto::aws_lc_rs::Ticketer::new().expect("ticketer"))),
     );
     g.finish();
 }

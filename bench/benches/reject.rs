@@ -4,7 +4,9 @@
 //! applies to, ids as in `benches/peers.rs`. Each iteration rejects 1024 tickets.
 //!
 //! Where a class does not apply to a peer it is left out, not faked:
-//! - bad padding: only the CBC peers (`openssl-evp`, `rustcrypto-*` rfc5077) have padding;
+//! - bad padding: only CBC peers whose MAC key the fixtures hold (`openssl-evp`,
+//!   `rustcrypto-*` rfc5077): a valid MAC over bad padding needs it, and rustls's keys are
+//!   random and internal (its `rustls-cbc` ticketer has padding, but cannot be handed one);
 //! - expired: tessera checks key windows at open time; nginx/OpenSSL, rustls and Go drop an
 //!   expired key from their ring, so its tickets are in the unknown-key class for them (for
 //!   Go that means a MAC under every key);

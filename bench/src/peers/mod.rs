@@ -8,7 +8,8 @@
 //! | impl                  | format          | per ticket                                             |
 //! |-----------------------|-----------------|--------------------------------------------------------|
 //! | `openssl-evp`         | `openssl`       | fresh `EVP_CIPHER_CTX` + HMAC context, AES-128-CBC + HMAC-SHA-256 |
-//! | `rustls-ring`         | `rustls`        | rustls 0.23 `crypto::ring::Ticketer` (ChaCha20-Poly1305, rotator lock) |
+//! | `rustls-ring`         | `rustls-aead`   | rustls 0.23 `crypto::ring::Ticketer` (ChaCha20-Poly1305, rotator lock) |
+//! | `rustls-aws-lc-rs`    | `rustls-cbc`    | rustls 0.23 `crypto::aws_lc_rs::Ticketer` (AES-256-CBC + HMAC-SHA-256, rotator lock) |
 //! | `rustcrypto-naive`    | `rfc5077`       | `cbc` + `hmac` keyed from raw bytes                    |
 //! | `rustcrypto-prekeyed` | `rfc5077`       | cipher and HMAC keyed once, cloned                     |
 //! | `rustcrypto-prekeyed` | `aead`          | `aes-gcm` `Aes256Gcm` keyed once, 96-bit random nonce  |
@@ -17,12 +18,12 @@
 mod go_style;
 mod openssl_evp;
 mod rustcrypto;
-mod rustls_ring;
+mod rustls;
 
+pub use self::rustls::RustlsTicketer;
 pub use go_style::GoStyle;
 pub use openssl_evp::OpensslEvp;
 pub use rustcrypto::{RustCryptoGcm, RustCryptoNaive, RustCryptoPrekeyed};
-pub use rustls_ring::RustlsRing;
 
 use core::fmt;
 
@@ -60,7 +61,8 @@ pub trait Peer {
     fn format(&self) -> &'static str;
     /// Bytes at the start of a ticket that name the key (0: the format has no key name).
     fn name_len(&self) -> usize;
-    /// Whether the format has CBC padding (the bad-padding class applies).
+    /// Whether the bad-padding class can be run: the format has CBC padding and the peer uses
+    /// the fixture keys (a valid MAC over bad padding needs the MAC key).
     fn has_padding(&self) -> bool;
     /// Seals `state` under the sealing key with a fresh random IV/nonce; `out` is replaced by
     /// the ticket (its buffer reused where the peer's API allows).
@@ -73,7 +75,8 @@ pub trait Peer {
 pub fn all(keys: &[crate::fixtures::KeyBytes]) -> Vec<Box<dyn Peer>> {
     vec![
         Box::new(OpensslEvp::new(keys).expect("OpenSSL keys")),
-        Box::new(RustlsRing::new().expect("rustls ticketer")),
+        Box::new(RustlsTicketer::new().expect("rustls ticketer")),
+        Box::new(RustlsTicketer::aws_lc_rs().expect("rustls ticketer")),
         Box::new(RustCryptoNaive::new(keys)),
         Box::new(RustCryptoPrekeyed::new(keys)),
         Box::new(RustCryptoGcm::new(keys)),
