@@ -3,7 +3,8 @@
 //!
 //! Modules by concern: [`cli`] (options), [`mix`] (classes and mixes), [`corpus`] (keys and
 //! prepared tickets), [`edge`] (the server's per-ticket work and counters), [`storm`] (open and
-//! closed loop drivers), [`report`] (storm reports), [`throughput`], [`capacity`], [`machine`].
+//! closed loop drivers), [`report`] (storm reports), [`net`] (network storms against a TLS
+//! server on loopback), [`throughput`], [`capacity`], [`machine`].
 #![forbid(unsafe_code)]
 
 pub mod capacity;
