@@ -62,7 +62,7 @@ impl fmt::Display for LoadgenError {
 
 impl std::error::Error for LoadgenError {}
 
-/// The backend a `--backend` value names: `auto` = [`Backend::selected`] (which honours
+/// The backend a `--backend` value names: `auto` = [`tessera::backend::Backend::selected`] (which honours
 /// `TESSERA_BACKEND`), otherwise that backend if this CPU has it. Errors are usage errors that
 /// list what is available.
 pub fn resolve_backend(name: &str) -> Result<tessera::backend::Backend, LoadgenError> {
