@@ -3,7 +3,8 @@
 //!
 //! Modules by concern: [`cli`] (options), [`mix`] (classes and mixes), [`corpus`] (keys and
 //! prepared tickets), [`edge`] (the server's per-ticket work and counters), [`storm`] (open and
-//! closed loop drivers), [`report`] (storm reports), [`throughput`], [`capacity`], [`machine`].
+//! closed loop drivers), [`report`] (storm reports), [`net`] (network storms against a TLS
+//! server on loopback), [`throughput`], [`capacity`], [`machine`].
 #![forbid(unsafe_code)]
 
 pub mod capacity;
@@ -61,7 +62,7 @@ impl fmt::Display for LoadgenError {
 
 impl std::error::Error for LoadgenError {}
 
-/// The backend a `--backend` value names: `auto` = [`Backend::selected`] (which honours
+/// The backend a `--backend` value names: `auto` = [`tessera::backend::Backend::selected`] (which honours
 /// `TESSERA_BACKEND`), otherwise that backend if this CPU has it. Errors are usage errors that
 /// list what is available.
 pub fn resolve_backend(name: &str) -> Result<tessera::backend::Backend, LoadgenError> {
