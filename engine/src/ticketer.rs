@@ -6,6 +6,8 @@ use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::backend::Backend;
+use crate::batch::{self, IV_SLOT, IvSource, OpenParams, SealInput, StateBatch, TicketBatch};
 use crate::error::{Error, RejectReason, Rejected};
 use crate::format::{self, TicketFormat};
 use crate::keys::{KeyName, KeyRing, KeyRole, SharedKeyRing};
@@ -74,6 +76,8 @@ pub struct Ticketer {
     keys: Arc<SharedKeyRing>,
     format: TicketFormat,
     max_state_len: usize,
+    /// `None`: [`Backend::selected`] at each batch call.
+    backend: Option<Backend>,
 }
 
 impl Ticketer {
@@ -88,6 +92,7 @@ impl Ticketer {
             keys,
             format,
             max_state_len: DEFAULT_MAX_STATE_LEN.min(format.max_state_len()),
+            backend: None,
         }
     }
 
@@ -95,6 +100,19 @@ impl Ticketer {
     pub fn with_max_state_len(mut self, max_state_len: usize) -> Self {
         self.max_state_len = max_state_len.min(self.format.max_state_len());
         self
+    }
+
+    /// Pins the backend the batch calls use (default: [`Backend::selected`], i.e. a forced
+    /// backend, else `TESSERA_BACKEND`, else the best detected).
+    pub fn with_backend(mut self, backend: Backend) -> Self {
+        self.backend = Some(backend);
+        self
+    }
+
+    /// The backend the batch calls use. Errors if `TESSERA_BACKEND` names a backend this CPU
+    /// lacks (a run that asked for one must not silently measure another).
+    pub fn backend(&self) -> Result<Backend, Error> {
+        self.backend.map_or_else(Backend::selected, Ok)
     }
 
     /// The shared key ring (swap it to rotate or revoke; the next open sees the change).
@@ -134,6 +152,116 @@ impl Ticketer {
         fill_iv(iv)?;
         let ring = self.keys.load();
         format::seal_with_iv(self.format, ring.sealing_key(), iv, state, out)
+    }
+
+    /// Seals every `states[i]` under the ring's sealing key with fresh IVs/nonces (one call
+    /// to the per-thread generator per chunk of tickets). Ticket i is `out.get(i)`;
+    /// `status[i]` is `Ok(ticket_len)` or that ticket's error (`StateTooLong`, `Rng`). No
+    /// allocation once `out` has grown to the batch's size.
+    ///
+    /// Errors (nothing sealed): `BatchShape` if `status.len() != states.len()`,
+    /// `BackendUnavailable` (see [`Self::backend`]).
+    ///
+    /// ```
+    /// use tessera::{CipherKind, StateBatch, TicketBatch, TicketFormat, TicketKey, Ticketer};
+    /// use tessera::keys::KeyRing;
+    ///
+    /// let t = Ticketer::new(KeyRing::single(TicketKey::generate(CipherKind::Aes128)?), TicketFormat::Rfc5077);
+    /// let states: Vec<&[u8]> = vec![b"one", b"two", &[7; 300]];
+    /// let (mut tickets, mut sealed) = (TicketBatch::new(), Vec::new());
+    /// sealed.resize_with(states.len(), || Ok(0));
+    /// t.seal_many(&states, &mut tickets, &mut sealed)?;
+    ///
+    /// let tickets: Vec<&[u8]> = tickets.iter().map(|t| t.expect("sealed")).collect();
+    /// let (mut opened, mut status) = (StateBatch::new(), Vec::new());
+    /// status.resize(tickets.len(), Err(tessera::Rejected(tessera::RejectReason::Malformed)));
+    /// t.open_many(&tickets, &mut opened, &mut status)?;
+    /// assert_eq!(opened.get(1), Some(&b"two"[..]));
+    /// assert!(status.iter().all(Result::is_ok));
+    /// # Ok::<(), tessera::Error>(())
+    /// ```
+    pub fn seal_many(
+        &self,
+        states: &[&[u8]],
+        out: &mut TicketBatch,
+        status: &mut [Result<usize, Error>],
+    ) -> Result<(), Error> {
+        self.seal_many_from(states, IvSource::Random, out, status)
+    }
+
+    /// [`Self::seal_many`] with given IVs (CBC: the first 16 bytes of each slot) or nonces
+    /// (AEAD: all 24): deterministic, for known-answer and differential tests only. Reusing
+    /// an IV or nonce under one key breaks confidentiality.
+    pub fn seal_many_with_ivs(
+        &self,
+        states: &[&[u8]],
+        ivs: &[[u8; IV_SLOT]],
+        out: &mut TicketBatch,
+        status: &mut [Result<usize, Error>],
+    ) -> Result<(), Error> {
+        self.seal_many_from(states, IvSource::Fixed(ivs), out, status)
+    }
+
+    fn seal_many_from(
+        &self,
+        states: &[&[u8]],
+        ivs: IvSource<'_>,
+        out: &mut TicketBatch,
+        status: &mut [Result<usize, Error>],
+    ) -> Result<(), Error> {
+        let backend = self.backend()?;
+        let ring = self.keys.load();
+        let key = ring.sealing_key();
+        batch::seal_core(
+            backend,
+            states.len(),
+            self.max_state_len,
+            |i| {
+                Some(SealInput {
+                    format: self.format,
+                    key,
+                    state: states.get(i)?,
+                })
+            },
+            ivs,
+            out,
+            status,
+        )
+    }
+
+    /// Opens every `tickets[i]` at the current system time; see [`Self::open_many_at`].
+    pub fn open_many(
+        &self,
+        tickets: &[&[u8]],
+        out: &mut StateBatch,
+        status: &mut [Result<OpenedTicket, Rejected>],
+    ) -> Result<(), Error> {
+        self.open_many_at(tickets, unix_now(), out, status)
+    }
+
+    /// Opens every `tickets[i]` as of `now`: `status[i]` is exactly what [`Self::open_at`]
+    /// gives for that ticket alone, and on success its state is `out.get(i)`. All MACs of a
+    /// chunk are verified before anything is decrypted; only verified tickets are decrypted.
+    /// No allocation once `out` has grown to the batch's size.
+    ///
+    /// Errors (nothing opened): `BatchShape` if `status.len() != tickets.len()`,
+    /// `BackendUnavailable` (see [`Self::backend`]).
+    pub fn open_many_at(
+        &self,
+        tickets: &[&[u8]],
+        now: u64,
+        out: &mut StateBatch,
+        status: &mut [Result<OpenedTicket, Rejected>],
+    ) -> Result<(), Error> {
+        let ring = self.keys.load();
+        OpenParams {
+            backend: self.backend()?,
+            formats: batch::Formats::One(self.format),
+            ring: &ring,
+            max_state_len: self.max_state_len,
+            now,
+        }
+        .open_many(tickets, out, status)
     }
 
     /// Opens `ticket` at the current system time, appending the state to `out`.

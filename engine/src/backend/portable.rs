@@ -156,6 +156,12 @@ pub(crate) struct KeyMaterial {
     /// The AEAD format's XAES-256-GCM key, HKDF-derived from the AES and HMAC keys so the
     /// CBC formats and the AEAD format never share a key.
     pub(crate) aead: XaesKey,
+    /// The AES key expanded for the x86 multi-buffer kernels (encryption and decryption
+    /// schedules; AES-NI and VAES both read this layout). Built at key setup whenever AES-NI
+    /// was detected, whichever backend is selected, so forcing a backend later (tests,
+    /// benches, `TESSERA_BACKEND`) never expands a key on the hot path. `None` without AES-NI.
+    #[cfg(target_arch = "x86_64")]
+    pub(crate) x86: Option<super::RoundKeys>,
 }
 
 impl Drop for KeyMaterial {
@@ -189,11 +195,15 @@ impl KeyMaterial {
         let mut aead_key = derive_aead_key(aes_key, hmac_key);
         let aead = XaesKey::new(&aead_key);
         aead_key.zeroize();
+        #[cfg(target_arch = "x86_64")]
+        let x86 = super::AesNi::new().and_then(|proof| proof.round_keys(aes_key).ok());
         Self {
             aes,
             hmac_inner,
             hmac_outer,
             aead,
+            #[cfg(target_arch = "x86_64")]
+            x86,
         }
     }
 

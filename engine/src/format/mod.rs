@@ -341,16 +341,21 @@ pub fn key_name(format: TicketFormat, ticket: &[u8]) -> Result<&[u8; 16], Reject
         .ok_or(reject(RejectReason::TooShort))
 }
 
-/// A ticket split into its fields after the length and layout checks.
-struct Parts<'t> {
+/// A ticket split into its fields after the length and layout checks (shared with the batch
+/// path so both reject exactly alike).
+pub(crate) struct Parts<'t> {
     /// Everything the MAC covers before the ciphertext (name, iv, [len]).
-    head: &'t [u8],
-    name: &'t [u8; NAME_LEN],
-    body: &'t [u8],
-    trailer: &'t [u8],
+    pub(crate) head: &'t [u8],
+    pub(crate) name: &'t [u8; NAME_LEN],
+    pub(crate) body: &'t [u8],
+    pub(crate) trailer: &'t [u8],
 }
 
-fn split(format: TicketFormat, ticket: &[u8], max_len: usize) -> Result<Parts<'_>, Rejected> {
+pub(crate) fn split(
+    format: TicketFormat,
+    ticket: &[u8],
+    max_len: usize,
+) -> Result<Parts<'_>, Rejected> {
     let name = key_name(format, ticket)?;
     if ticket.len() > max_len.min(MAX_TICKET_LEN) {
         return Err(reject(RejectReason::TooLong));
