@@ -23,6 +23,9 @@
 //! - `tags_equal/first_vs_last`: the 32-byte comparison alone, 64 calls per measurement.
 //! - `ring_find/first_vs_last`: `KeyRing::find` on a 16-key ring for a name one byte off a
 //!   real one, in its first vs its last byte, 64 calls per measurement.
+//! - `ring_find/last_vs_other_last`: two names off in the last byte by different values
+//!   (equally close to the real name, different hash buckets), to tell bucket placement from
+//!   byte position.
 //! - `ticketer/unknown_name_first_vs_last`: `Ticketer::open_at` (lookup, revoked-name check)
 //!   on a ticket whose key name is one byte off the sealing key's, first vs last byte.
 
@@ -329,6 +332,23 @@ fn main() {
         "ring_find/first_vs_last",
         64,
         &mut Case::new(two_classes(&real, 0, 15), &mut op),
+    );
+    // Both names off in the last byte, by different values: same closeness to the real name,
+    // different hash buckets. A |t| like first_vs_last's here points at the bucket (a public
+    // function of the probed name) rather than at how many bytes matched.
+    let mut other_last = real;
+    other_last[15] ^= 0x80;
+    let mut op = |n: &[u8]| {
+        let name: &[u8; 16] = n.try_into().expect("16 bytes");
+        black_box(ring128.find(name).is_some());
+    };
+    run(
+        "ring_find/last_vs_other_last",
+        64,
+        &mut Case::new(
+            [two_classes(&real, 15, 15)[0].clone(), other_last.to_vec()],
+            &mut op,
+        ),
     );
 
     let ticketer = Ticketer::new(ring(CipherKind::Aes128), TicketFormat::OpenSsl);
