@@ -307,7 +307,7 @@ pub fn pkcs7_unpad(buf: &[u8]) -> Result<usize, BadPadding> {
         let in_pad = (i as u8).ct_lt(&pad);
         bad |= in_pad & !b.ct_eq(&pad);
     }
-    if bool::from(bad) || buf.len() % BLOCK != 0 {
+    if bool::from(bad) || !buf.len().is_multiple_of(BLOCK) {
         Err(BadPadding)
     } else {
         Ok(buf.len() - usize::from(pad))
