@@ -9,8 +9,9 @@
 //! - key name one bit off (ticket renamed onto a decoy key holding the same secrets, and an
 //!   untouched ticket against rings of one-bit-off names)
 //!
-//! is rejected by `format::open_into`, `format::open_with` and `Ticketer::open_at`, with 0
-//! false accepts. A false accept is `open` returning `Ok` for any byte
+//! is rejected by `format::open_into`, `format::open_with`, `Ticketer::open_at` and
+//! `OpenParams::open_many` on every backend this CPU has (one batch of mixed lengths per
+//! ticket and backend), with 0 false accepts. A false accept is `open` returning `Ok` for any byte
 //! string but the original ticket. Beyond that, no mutation may get past the MAC: a
 //! `BadPadding` or `BadState` rejection would mean a forged MAC and fails the test too, and a
 //! rejection must leave no plaintext in the output buffer.
@@ -20,8 +21,10 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::{CIPHERS, key_parts, state, test_key};
+use tessera::backend::Backend;
+use tessera::batch::{Formats, OpenParams};
 use tessera::format::{self, MAX_TICKET_LEN, TicketFormat};
-use tessera::{CipherKind, KeyRing, RejectReason, TicketKey, Ticketer};
+use tessera::{CipherKind, KeyRing, RejectReason, Rejected, StateBatch, TicketKey, Ticketer};
 
 /// State sizes: empty, one block exactly and either side of it, an nginx + OpenSSL 3 TLS 1.2
 /// session, a large one.
@@ -35,6 +38,11 @@ struct Tally {
     tried: u64,
     by_reason: BTreeMap<&'static str, u64>,
     failures: Vec<String>,
+    /// Mutations of the current ticket against its own one-key ring, opened in one
+    /// `open_many` batch per backend by [`Tally::flush_batch`].
+    pending: Vec<(Vec<u8>, String)>,
+    /// Tickets opened through `open_many`, counting every backend.
+    batch_opened: u64,
 }
 
 impl Tally {
@@ -81,6 +89,9 @@ impl Tally {
                 .push(format!("{f}: {} changed open_with's output", what())),
             Err(_) => {}
         }
+        if keys.len() == 1 {
+            self.pending.push((candidate.to_vec(), what()));
+        }
         let mut appended = Vec::new();
         match ticketer.open_at(candidate, 1_700_000_000, &mut appended) {
             Ok(_) => self
@@ -101,6 +112,56 @@ impl Tally {
             )),
             Err(_) => {}
         }
+    }
+}
+
+impl Tally {
+    /// Opens `candidates` through `OpenParams::open_many` on every backend this CPU has, as
+    /// one batch per backend (mixed lengths, lanes refilled): all rejected, none past the
+    /// MAC, no output for any of them.
+    fn open_batch(&mut self, f: TicketFormat, ring: &KeyRing, candidates: &[(Vec<u8>, String)]) {
+        let tickets: Vec<&[u8]> = candidates.iter().map(|(t, _)| t.as_slice()).collect();
+        for backend in Backend::available() {
+            let params = OpenParams {
+                backend,
+                formats: Formats::One(f),
+                ring,
+                max_state_len: RING_MAX_STATE,
+                now: 1_700_000_000,
+            };
+            let mut out = StateBatch::new();
+            let mut status = vec![Err(Rejected(RejectReason::TooShort)); tickets.len()];
+            params.open_many(&tickets, &mut out, &mut status).unwrap();
+            self.batch_opened += tickets.len() as u64;
+            for (i, r) in status.iter().enumerate() {
+                let what = &candidates[i].1;
+                let name = backend.name();
+                match r {
+                    Ok(_) => self
+                        .failures
+                        .push(format!("FALSE ACCEPT {f} (open_many {name}): {what}")),
+                    Err(e)
+                        if matches!(
+                            e.reason(),
+                            RejectReason::BadPadding | RejectReason::BadState
+                        ) =>
+                    {
+                        self.failures
+                            .push(format!("{f}: {what} got past open_many's MAC ({name})"))
+                    }
+                    Err(_) if out.get(i).is_some() => self
+                        .failures
+                        .push(format!("{f}: {what} left output in open_many ({name})")),
+                    Err(_) => {}
+                }
+            }
+        }
+    }
+
+    fn flush_batch(&mut self, f: TicketFormat, key: &TicketKey) {
+        let pending = core::mem::take(&mut self.pending);
+        let ring = KeyRing::single(key.clone());
+        self.open_batch(f, &ring, &pending);
     }
 }
 
@@ -246,11 +307,19 @@ fn key_names_one_bit_off(f: TicketFormat, cipher: CipherKind, ticket: &[u8], tal
         tally.reject(f, (&ring, &both), &renamed, ring_max, || {
             format!("renamed onto decoy key, name bit {bit}")
         });
+        let what = format!("renamed onto decoy key, name bit {bit}");
+        tally.open_batch(f, both.keys().load().as_ref(), &[(renamed, what)]);
         let neighbour_only = &ring[1..];
         let neighbour = ticketer(f, neighbour_only);
         tally.reject(f, (neighbour_only, &neighbour), ticket, ring_max, || {
             format!("ring holds only a key with name bit {bit} flipped")
         });
+        let what = format!("ring holds only a key with name bit {bit} flipped");
+        tally.open_batch(
+            f,
+            neighbour.keys().load().as_ref(),
+            &[(ticket.to_vec(), what)],
+        );
     }
 }
 
@@ -271,6 +340,7 @@ fn every_mutation_of_every_format_is_rejected() {
 
                 let mut tally = Tally::default();
                 mutate_all(f, &key, &ticket, &mut tally);
+                tally.flush_batch(f, &key);
                 key_names_one_bit_off(f, cipher, &ticket, &mut tally);
                 // Lower bound on mutations: 10 per byte (8 flips, 0x00, 0xff minus a few
                 // no-ops) plus the truncations.
@@ -280,6 +350,7 @@ fn every_mutation_of_every_format_is_rejected() {
                     tally.tried
                 );
                 total.tried += tally.tried;
+                total.batch_opened += tally.batch_opened;
                 for (r, c) in tally.by_reason {
                     *total.by_reason.entry(r).or_default() += c;
                 }
@@ -292,7 +363,18 @@ fn every_mutation_of_every_format_is_rejected() {
             }
         }
     }
-    println!("{} mutated tickets: {:?}", total.tried, total.by_reason);
+    println!(
+        "{} mutated tickets: {:?}; {} open_many openings over backends {:?}",
+        total.tried,
+        total.by_reason,
+        total.batch_opened,
+        Backend::available()
+            .iter()
+            .map(|b| b.name())
+            .collect::<Vec<_>>()
+    );
+    // Every mutation also went through open_many on every available backend.
+    assert!(total.batch_opened >= total.tried * Backend::available().len() as u64);
     assert!(
         total.failures.is_empty(),
         "{} failures, first: {:#?}",

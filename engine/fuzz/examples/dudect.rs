@@ -8,7 +8,8 @@
 //! cargo run --release --manifest-path engine/fuzz/Cargo.toml --example dudect -- [MEASUREMENTS] [FILTER]
 //! ```
 //!
-//! MEASUREMENTS per test defaults to 1,000,000. FILTER runs only the tests whose name contains
+//! `DUDECT_AA=1` runs every test with identical classes (an A/A test): what |t| this machine
+//! reaches by chance. MEASUREMENTS per test defaults to 1,000,000. FILTER runs only the tests whose name contains
 //! it. Exit status 1 if any test reaches |t| >= 4.5; 2 if the control (a byte loop that exits
 //! at the first difference, which must show |t| >= 4.5) goes undetected, i.e. the machine is
 //! too noisy for the result to mean anything.
@@ -17,18 +18,26 @@
 //! - `open/<format>/mac_first_vs_last`: open a ticket with a real key name whose MAC (AEAD:
 //!   tag) is wrong in its first byte vs its last byte, through `format::open_into` with a
 //!   `KeyRing::find` lookup: the full rejection path up to and including the MAC comparison.
+//! - `open_many/<backend>/mac_first_vs_last`: the same through the batch API (a batch of one
+//!   openssl ticket) on every backend the CPU has: the SIMD MAC and its word-wise check.
 //! - `tags_equal/first_vs_last`: the 32-byte comparison alone, 64 calls per measurement.
 //! - `ring_find/first_vs_last`: `KeyRing::find` on a 16-key ring for a name one byte off a
 //!   real one, in its first vs its last byte, 64 calls per measurement.
+//! - `ring_find/last_vs_other_last`: two names off in the last byte by different values
+//!   (equally close to the real name, different hash buckets), to tell bucket placement from
+//!   byte position.
 //! - `ticketer/unknown_name_first_vs_last`: `Ticketer::open_at` (lookup, revoked-name check)
 //!   on a ticket whose key name is one byte off the sealing key's, first vs last byte.
 
 use std::hint::black_box;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
+use tessera::backend::Backend;
 use tessera::backend::hazmat::tags_equal;
+use tessera::batch::{Formats, OpenParams};
 use tessera::format::{self, TicketFormat};
-use tessera::{CipherKind, KeyRing, TicketKey, Ticketer};
+use tessera::{CipherKind, KeyRing, RejectReason, Rejected, StateBatch, TicketKey, Ticketer};
 
 /// dudect's threshold: |t| above this rejects "the two classes time the same".
 const T_THRESHOLD: f64 = 4.5;
@@ -91,6 +100,10 @@ struct Report {
     max_t_test: String,
 }
 
+/// Set by `DUDECT_AA=1`: an A/A run (both classes identical) that measures the false-positive
+/// rate of this machine and harness; every |t| above 4.5 in it is noise, not a leak.
+static A_A: AtomicBool = AtomicBool::new(false);
+
 /// One test: two classes of input copied, outside the timed region, into the one buffer the
 /// operation reads, so both classes run from the same address (otherwise alignment and cache
 /// placement of two separate buffers show up as a difference between the classes).
@@ -108,6 +121,12 @@ impl<F: FnMut(&[u8])> Case<F> {
     }
 
     fn prepare(&mut self, class: usize) {
+        // A/A mode: both classes get class 0's input, so any |t| >= 4.5 is the machine's.
+        let class = if A_A.load(Ordering::Relaxed) {
+            0
+        } else {
+            class
+        };
         self.buf.copy_from_slice(&self.inputs[class]);
     }
 
@@ -222,6 +241,10 @@ fn main() {
         })
         .unwrap_or(1_000_000);
     let filter = args.next().unwrap_or_default();
+    if std::env::var_os("DUDECT_AA").is_some_and(|v| v == "1") {
+        A_A.store(true, Ordering::Relaxed);
+        println!("A/A mode: both classes identical; |t| >= 4.5 here is noise");
+    }
     let mut reports = Vec::new();
     let mut run = |name: &str, reps: usize, case: &mut DynCase<'_>| {
         if name.contains(&filter) {
@@ -260,6 +283,35 @@ fn main() {
         );
     }
 
+    // The batch path compares MACs with its own word-wise check: every backend, a batch of
+    // one openssl ticket (the SIMD MAC and tag check; AEAD goes through the code above).
+    let f = TicketFormat::OpenSsl;
+    let ring128 = ring(CipherKind::Aes128);
+    let mut ticket = Vec::new();
+    format::seal_with_iv(f, ring128.sealing_key(), &[0x42; 16], &state, &mut ticket).expect("seal");
+    let n = ticket.len();
+    for backend in Backend::available() {
+        let params = OpenParams {
+            backend,
+            formats: Formats::One(f),
+            ring: &ring128,
+            max_state_len: state.len(),
+            now: 1_700_000_000,
+        };
+        let mut out = StateBatch::new();
+        let mut status = [Err(Rejected(RejectReason::TooShort))];
+        let mut op = |t: &[u8]| {
+            let r = params.open_many(&[t], &mut out, &mut status);
+            black_box((r.is_ok(), status[0].is_ok()));
+        };
+        let name = format!("open_many/{}/mac_first_vs_last", backend.name());
+        run(
+            &name,
+            1,
+            &mut Case::new(two_classes(&ticket, n - 32, n - 1), &mut op),
+        );
+    }
+
     let mac = [0xa5u8; 32];
     let mut op = |t: &[u8]| {
         black_box(tags_equal(black_box(&mac), t));
@@ -280,6 +332,23 @@ fn main() {
         "ring_find/first_vs_last",
         64,
         &mut Case::new(two_classes(&real, 0, 15), &mut op),
+    );
+    // Both names off in the last byte, by different values: same closeness to the real name,
+    // different hash buckets. A |t| like first_vs_last's here points at the bucket (a public
+    // function of the probed name) rather than at how many bytes matched.
+    let mut other_last = real;
+    other_last[15] ^= 0x80;
+    let mut op = |n: &[u8]| {
+        let name: &[u8; 16] = n.try_into().expect("16 bytes");
+        black_box(ring128.find(name).is_some());
+    };
+    run(
+        "ring_find/last_vs_other_last",
+        64,
+        &mut Case::new(
+            [two_classes(&real, 15, 15)[0].clone(), other_last.to_vec()],
+            &mut op,
+        ),
     );
 
     let ticketer = Ticketer::new(ring(CipherKind::Aes128), TicketFormat::OpenSsl);

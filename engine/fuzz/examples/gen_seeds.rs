@@ -233,6 +233,31 @@ fn main() {
         write(&dir, "key_file_parse", name, &v);
     }
 
+    // batch_differential: mode byte (0..=2 one format, 3 mixed), then entries: kind (bit 0:
+    // genuine; bit 1: key; bit 2: flip a byte; bits 5..: format when mixed), fields per kind.
+    for mode in 0u8..4 {
+        let mut v = vec![mode];
+        for (i, kind) in [1u8, 3, 0, 5, 1 | 0x20, 3 | 0x40, 1]
+            .into_iter()
+            .enumerate()
+        {
+            v.push(kind);
+            if kind & 1 == 0 {
+                v.extend_from_slice(&40u16.to_be_bytes());
+                v.extend(std::iter::repeat_n(0x10 + i as u8, 40));
+                continue;
+            }
+            v.extend(std::iter::repeat_n(0x70 + i as u8, 24));
+            let len = [0u8, 4, 28, 29, 8, 125, 1][i];
+            v.push(len);
+            v.extend((0..usize::from(len) * 4).map(|j| j as u8));
+            if kind & 4 != 0 {
+                v.extend_from_slice(&[0, 50, 0x80]);
+            }
+        }
+        write(&dir, "batch_differential", &format!("mode{mode}"), &v);
+    }
+
     // Real tickets captured from nginx 1.22 + OpenSSL 3 (TLS 1.2 and 1.3, 48- and 80-byte
     // key files holding the fuzz ring's keys) are committed as seeds, not generated: check
     // they still open, so the fuzzer starts from genuine nginx tickets.
