@@ -10,6 +10,8 @@
 
 pub mod backend;
 pub mod batch;
+#[cfg(test)]
+mod drop_probe;
 pub mod error;
 pub mod format;
 pub mod keys;

@@ -63,10 +63,10 @@ pub struct TicketMetrics {
 
 impl TicketMetrics {
     fn reject(&self, reason: RejectReason) {
-        if let Some(i) = RejectReason::ALL.iter().position(|r| *r == reason) {
-            if let Some(c) = self.rejected.get(i) {
-                c.fetch_add(1, Ordering::Relaxed);
-            }
+        if let Some(i) = RejectReason::ALL.iter().position(|r| *r == reason)
+            && let Some(c) = self.rejected.get(i)
+        {
+            c.fetch_add(1, Ordering::Relaxed);
         }
     }
 

@@ -33,7 +33,14 @@ fn random_key(rng: &mut ChaCha8Rng, cipher: CipherKind) -> (TicketKey, Vec<u8>, 
     rng.fill_bytes(&mut name);
     let mut aes = vec![0u8; cipher.key_len()];
     rng.fill_bytes(&mut aes);
-    let mut hmac = vec![0u8; if rng.next_u32() % 2 == 0 { 16 } else { 32 }];
+    let mut hmac = vec![
+        0u8;
+        if rng.next_u32().is_multiple_of(2) {
+            16
+        } else {
+            32
+        }
+    ];
     rng.fill_bytes(&mut hmac);
     let key = TicketKey::new(name, &aes, &hmac).unwrap();
     (key, aes, hmac)

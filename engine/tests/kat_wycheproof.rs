@@ -40,7 +40,7 @@ struct Counts {
 }
 
 fn cbc_decrypt_unpad(key: &[u8], iv: &[u8; 16], ct: &[u8]) -> Result<Vec<u8>, BadPadding> {
-    if ct.is_empty() || ct.len() % 16 != 0 {
+    if ct.is_empty() || !ct.len().is_multiple_of(16) {
         return Err(BadPadding);
     }
     let mut buf = ct.to_vec();

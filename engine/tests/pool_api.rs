@@ -124,7 +124,7 @@ fn answered_exactly_once(workers: usize) {
         seen[usize::try_from(id).expect("fits")] += 1;
     }
     for (id, n) in seen.iter().enumerate() {
-        let expected = u32::from(id as u64 % PER_PRODUCER % 3 != 0);
+        let expected = u32::from(!(id as u64 % PER_PRODUCER).is_multiple_of(3));
         assert_eq!(
             *n, expected,
             "id {id} answered {n} times on the streaming routes"

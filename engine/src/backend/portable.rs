@@ -66,6 +66,8 @@ pub struct XaesKey {
 impl Drop for XaesKey {
     fn drop(&mut self) {
         self.k1.zeroize();
+        #[cfg(test)]
+        crate::drop_probe::observe("XaesKey.k1", &self.k1);
     }
 }
 impl ZeroizeOnDrop for XaesKey {}
@@ -166,6 +168,11 @@ impl Drop for KeyMaterial {
     fn drop(&mut self) {
         self.hmac_inner.zeroize();
         self.hmac_outer.zeroize();
+        #[cfg(test)]
+        {
+            crate::drop_probe::observe_words("KeyMaterial.hmac_inner", &self.hmac_inner);
+            crate::drop_probe::observe_words("KeyMaterial.hmac_outer", &self.hmac_outer);
+        }
     }
 }
 impl ZeroizeOnDrop for KeyMaterial {}
@@ -300,7 +307,7 @@ pub fn pkcs7_unpad(buf: &[u8]) -> Result<usize, BadPadding> {
         let in_pad = (i as u8).ct_lt(&pad);
         bad |= in_pad & !b.ct_eq(&pad);
     }
-    if bool::from(bad) || buf.len() % BLOCK != 0 {
+    if bool::from(bad) || !buf.len().is_multiple_of(BLOCK) {
         Err(BadPadding)
     } else {
         Ok(buf.len() - usize::from(pad))

@@ -594,10 +594,10 @@ fn parse_tessera(bytes: &[u8], path: &str) -> Result<Vec<Entry>, Error> {
             })?;
         }
         let [created, seal_until, open_until] = times;
-        if let (Some(s), Some(o)) = (seal_until, open_until) {
-            if s > o {
-                return Err(err("seal_until is after open_until".into()));
-            }
+        if let (Some(s), Some(o)) = (seal_until, open_until)
+            && s > o
+        {
+            return Err(err("seal_until is after open_until".into()));
         }
         let role = match get(7)? {
             b"seal" if !have_sealer => {

@@ -231,10 +231,10 @@ impl FleetDeriver {
     pub fn ring_at(&self, now: u64) -> KeyRing {
         let epoch = self.epoch_at(now);
         let mut opening = Vec::with_capacity(self.previous + 1);
-        if self.prepublish_next {
-            if let Some(next) = epoch.checked_add(1) {
-                opening.push(self.key_for_epoch(next));
-            }
+        if self.prepublish_next
+            && let Some(next) = epoch.checked_add(1)
+        {
+            opening.push(self.key_for_epoch(next));
         }
         for back in 1..=self.previous as u64 {
             match epoch.checked_sub(back) {

@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::backend::KeyMaterial;
 use crate::error::Error;
@@ -183,6 +183,20 @@ impl Clone for TicketKey {
             hmac: self.hmac.clone(),
             times: self.times,
             material: self.material.clone(),
+        }
+    }
+}
+
+impl Drop for TicketKey {
+    fn drop(&mut self) {
+        // `Zeroizing` wipes the buffers again as they are freed; wiping here, in place, lets
+        // the test-only probe see the very bytes the key used.
+        self.aes.as_mut_slice().zeroize();
+        self.hmac.as_mut_slice().zeroize();
+        #[cfg(test)]
+        {
+            crate::drop_probe::observe("TicketKey.aes", &self.aes);
+            crate::drop_probe::observe("TicketKey.hmac", &self.hmac);
         }
     }
 }

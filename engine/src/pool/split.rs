@@ -156,7 +156,7 @@ mod tests {
         for len in [0, 1, 63, 64, 65, 1000, 1 << 20] {
             let c = auto_chunk(len);
             assert!(
-                c >= MIN_AUTO_CHUNK && c % CHUNK_ALIGN == 0,
+                c >= MIN_AUTO_CHUNK && c.is_multiple_of(CHUNK_ALIGN),
                 "len {len}: chunk {c}"
             );
             let pieces = rayon::current_num_threads() * 4;

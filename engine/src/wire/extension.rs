@@ -188,10 +188,10 @@ impl<'a> Extensions<'a> {
                 }
                 old.encode(out)?;
             }
-            if let Some(new) = ext {
-                if insert_at == self.list.len() {
-                    new.encode(out)?;
-                }
+            if let Some(new) = ext
+                && insert_at == self.list.len()
+            {
+                new.encode(out)?;
             }
             let body_len = u16_len(out.len() - len_at - 2, fields::EXTENSIONS)?;
             // The placeholder was written above, so this range exists.
@@ -217,10 +217,10 @@ fn reject_duplicates(list: &[Extension<'_>]) -> Result<(), WireError> {
     let mut types: Vec<u16> = list.iter().map(|e| e.ext_type).collect();
     types.sort_unstable();
     for pair in types.windows(2) {
-        if let [a, b] = pair {
-            if a == b {
-                return Err(WireError::DuplicateExtension { ext_type: *a });
-            }
+        if let [a, b] = pair
+            && a == b
+        {
+            return Err(WireError::DuplicateExtension { ext_type: *a });
         }
     }
     Ok(())
