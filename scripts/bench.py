@@ -5,9 +5,12 @@
 
 Modes (matrix: see bench/src/matrix.rs; timing: criterion's warm-up and measurement):
   --quick   CI-sized: 128-byte states, batches 1 and 1024, best backend + portable,
-            0.2 s warm-up / 0.4 s measurement per benchmark (~2-3 min here)
+            0.2 s warm-up / 0.4 s measurement per benchmark (~3 min on a 2-core machine)
   --medium  every state size and batch size, best backend + portable, 0.5 s / 1.5 s
-  --full    every state size and batch size, every backend the CPU has, 0.8 s / 2 s (default)
+  --full    every state size and batch size, every backend the CPU has, 0.8 s / 2 s
+            (the default; ~13 min on a 2-core machine, build not counted)
+Then bench/benches/paired.rs (~40 s): the headline ratios measured paired and interleaved,
+which is what the targets are judged on (criterion's own ratios are shown beside them).
 
 Writes summary.json (machine facts + one row per benchmark), summary.md (tables, ratios
 against every peer, the targets met or missed) and SVG plots. Standard library only.
