@@ -4,6 +4,9 @@
 //! config in a temp dir as a single process (`master_process off`, so no worker outlives it)
 //! and stopped by its pid.
 
+mod common;
+use common::in_ci;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -15,10 +18,6 @@ impl Drop for Nginx {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
 }
 
 /// `name` from its override variable, PATH or the fallbacks; None (after saying SKIPPED) when
@@ -143,21 +142,6 @@ fn storm_against_nginx_resumes_valid_and_rejects_forged() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let j: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    assert_eq!(j["false_accepts"], 0);
-    assert_eq!(j["classes"]["valid"]["resumed"], 20);
-    for class in ["bad_mac", "unknown_key", "truncated", "garbage"] {
-        let c = &j["classes"][class];
-        assert_eq!(c["sent"], 20, "{class}");
-        assert_eq!(c["resumed"], 0, "{class}");
-        assert_eq!(
-            c["full"], 20,
-            "{class}: a forged ticket means a full handshake"
-        );
-        for k in ["p50", "p90", "p99", "p999", "max"] {
-            assert!(c["latency_ns"][k].is_u64());
-        }
-    }
+    common::assert_network_report(&json, 20);
     let _ = std::fs::remove_dir_all(&dir);
 }
