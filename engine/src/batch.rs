@@ -457,7 +457,7 @@ pub struct OpenParams<'a> {
     pub backend: Backend,
     /// Format of each ticket.
     pub formats: Formats<'a>,
-    /// The keys (a snapshot; lookups are O(1) by name).
+    /// The keys (a snapshot; lookups by name in constant time).
     pub ring: &'a KeyRing,
     /// The longest state ever sealed: tickets longer than the matching ticket length are
     /// rejected as `TooLong` before any crypto.

@@ -31,6 +31,7 @@
 
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 mod detect;
+pub(crate) mod fork;
 mod hash_lanes;
 mod portable;
 #[cfg(target_arch = "x86_64")]

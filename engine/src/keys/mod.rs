@@ -22,7 +22,7 @@
 //! let ring = KeyRing::from_roles(parse_key_file(&file, None, "tls-ticket-keys")?)?;
 //! let shared = SharedKeyRing::new(ring);
 //!
-//! // Hot path: a lock-free snapshot, O(1) constant-time lookup by the ticket's key name.
+//! // Hot path: a lock-free snapshot, constant-time lookup by the ticket's key name.
 //! let snapshot = shared.load();
 //! assert_eq!(snapshot.sealing_key().name(), keys[1].name());
 //! let (_, role) = snapshot.find(&keys[2].name().0).expect("present");
@@ -45,4 +45,4 @@ pub use file::{
 };
 pub use fleet::{FleetDeriver, MAX_PREVIOUS_EPOCHS, MIN_FLEET_SECRET_LEN};
 pub use key::{CipherKind, KeyName, KeyTimes, TicketKey};
-pub use ring::{KeyRing, KeyRole, SharedKeyRing};
+pub use ring::{KeyRing, KeyRole, SCAN_MAX_KEYS, SharedKeyRing};

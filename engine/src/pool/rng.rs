@@ -9,6 +9,7 @@ use rand_core::block::BlockRngCore;
 use rand_core::{CryptoRng, RngCore, SeedableRng};
 use zeroize::Zeroize;
 
+use crate::backend::fork;
 use crate::error::Error;
 
 /// Bytes per ChaCha call: four 64-byte blocks, what the SIMD code makes at once.
@@ -43,11 +44,15 @@ type Words = <ChaCha12Core as BlockRngCore>::Results;
 /// - **Memory.** Seeds and buffers are zeroized; the ChaCha key schedule lives in
 ///   `rand_chacha`'s core, which does not zeroize on drop, so a dropped generator's last key
 ///   may linger in freed memory until it is reused.
-/// - **fork().** A child process inherits an exact copy of the state, so parent and child
-///   would produce the same IVs/nonces until the next reseed. Checking the process id per call
-///   would cost a system call per ticket, which this type exists to avoid. Call
-///   [`IvRng::reseed`] in the child before sealing (a [`Pool`](super::Pool)'s workers are
-///   threads and do not exist in a forked child; build a new pool there).
+/// - **fork().** A child process inherits an exact copy of the state, which would make parent
+///   and child hand out the same IVs/nonces (for the AEAD format, nonce reuse). So every draw
+///   first compares a fork generation, bumped in the child by a `pthread_atfork` handler
+///   (one relaxed atomic load; `getpid` would be a ~100 ns system call per ticket), and a
+///   generator that finds itself in a new process discards its buffered output and reseeds
+///   from the OS, mixing in the process id and the clock, before producing anything. This
+///   covers `fork()` through libc; a raw `clone` system call that bypasses libc's fork
+///   handlers is not detected. A [`Pool`](super::Pool)'s workers are threads and do not
+///   exist in a forked child; build a new pool there.
 pub struct IvRng {
     core: ChaCha12Core,
     words: Words,
@@ -58,6 +63,8 @@ pub struct IvRng {
     reseed_after: u64,
     reseeds: u64,
     reseed_failures: u64,
+    /// [`fork::generation`] when this state was seeded in this process.
+    fork_generation: u64,
 }
 
 impl fmt::Debug for IvRng {
@@ -105,7 +112,9 @@ impl IvRng {
     }
 
     fn from_core(core: ChaCha12Core, bytes: NonZeroU64) -> Self {
+        fork::register();
         Self {
+            fork_generation: fork::generation(),
             core,
             words: Words::default(),
             buf: [0; BLOCK],
@@ -121,6 +130,9 @@ impl IvRng {
     /// is used up; never fails (see the struct docs for an OS failure at reseed).
     #[inline]
     pub fn fill(&mut self, dst: &mut [u8]) {
+        if self.fork_generation != fork::generation() {
+            self.reseed_after_fork();
+        }
         // Fast path: the request fits in what is buffered (15 of 16 IVs).
         if let Some(avail) = self
             .buf
@@ -176,13 +188,18 @@ impl IvRng {
     /// [`Error::Rng`] if the OS source failed; the generator has still moved to a new key
     /// derived from its own output, and the failure is counted.
     pub fn reseed(&mut self) -> Result<(), Error> {
+        self.reseed_mixing(&[0; 32])
+    }
+
+    /// [`Self::reseed`], with `extra` XORed into the next key as well.
+    fn reseed_mixing(&mut self, extra: &[u8; 32]) -> Result<(), Error> {
         self.generate_into_buf();
         let mut next = [0u8; 32];
         next.copy_from_slice(&self.buf[..32]);
         let mut fresh = [0u8; 32];
         let drawn = getrandom::getrandom(&mut fresh);
-        for (n, f) in next.iter_mut().zip(fresh.iter()) {
-            *n ^= f;
+        for ((n, f), e) in next.iter_mut().zip(fresh.iter()).zip(extra) {
+            *n ^= f ^ e;
         }
         // Assigning in place overwrites the old key.
         self.core = ChaCha12Core::from_seed(next);
@@ -201,6 +218,23 @@ impl IvRng {
                 Err(Error::Rng)
             }
         }
+    }
+
+    /// In a forked child: drop the parent's buffered output and move to a key the parent
+    /// cannot share. The OS bytes make it unpredictable; the pid and clock keep parent and
+    /// child apart even if the OS source fails (counted, as for any reseed).
+    #[cold]
+    fn reseed_after_fork(&mut self) {
+        self.fork_generation = fork::generation();
+        let mut tag = [0u8; 32];
+        tag[..4].copy_from_slice(&std::process::id().to_le_bytes());
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        tag[4..20].copy_from_slice(&nanos.to_le_bytes());
+        // A failed OS draw is counted inside; the pid and clock still separated the streams.
+        let _ = self.reseed_mixing(&tag);
+        tag.zeroize();
     }
 
     /// Successful reseeds from the OS since creation.
@@ -247,6 +281,45 @@ mod tests {
 
     fn interval(n: u64) -> NonZeroU64 {
         NonZeroU64::new(n).expect("nonzero")
+    }
+
+    /// Two generators in the same state, as parent and child are right after `fork()`.
+    fn twins() -> (IvRng, IvRng) {
+        let seed = [7u8; 32];
+        let make = || IvRng::from_core(ChaCha12Core::from_seed(seed), interval(1 << 20));
+        (make(), make())
+    }
+
+    fn draws(rng: &mut IvRng, n: usize) -> Vec<[u8; 16]> {
+        (0..n)
+            .map(|_| {
+                let mut iv = [0u8; 16];
+                rng.fill(&mut iv);
+                iv
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_generator_that_finds_itself_forked_leaves_its_twins_stream() {
+        // Control: without a fork, twins agree, so the assertion below can fail.
+        let (mut a, mut b) = twins();
+        assert_eq!(draws(&mut a, 40), draws(&mut b, 40));
+
+        let (mut parent, mut child) = twins();
+        let _ = draws(&mut parent, 3);
+        let _ = draws(&mut child, 3); // both hold the same buffered bytes now
+        // What the atfork handler does, seen from this generator only (the process-wide
+        // counter is left alone so concurrent tests are not disturbed).
+        child.fork_generation = child.fork_generation.wrapping_add(1);
+        let p = draws(&mut parent, 1000);
+        let c: HashSet<[u8; 16]> = draws(&mut child, 1000).into_iter().collect();
+        assert!(
+            p.iter().all(|iv| !c.contains(iv)),
+            "child repeated a parent IV"
+        );
+        assert_eq!(child.reseeds() + child.reseed_failures(), 1);
+        assert_eq!(parent.reseeds() + parent.reseed_failures(), 0);
     }
 
     #[test]
