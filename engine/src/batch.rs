@@ -74,7 +74,7 @@ pub const IV_SLOT: usize = 24;
 /// Where sealing takes its IVs / nonces from.
 #[derive(Clone, Copy, Debug)]
 pub enum IvSource<'a> {
-    /// The per-thread ChaCha20 generator seeded from the OS (one fill per chunk).
+    /// The per-thread [`IvRng`](crate::pool::IvRng) (one fill per chunk).
     Random,
     /// One slot per ticket, for known-answer and differential tests only: reusing an IV or
     /// nonce under one key breaks confidentiality.

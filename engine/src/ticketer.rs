@@ -42,7 +42,7 @@ thread_local! {
     static IV_RNG: RefCell<Option<IvRng>> = const { RefCell::new(None) };
 }
 
-/// Fills `buf` from a per-thread [`IvRng`] (ChaCha seeded from the OS, reseeded periodically):
+/// Fills `buf` from a per-thread [`IvRng`] (AES-256-CTR keyed from the OS, reseeded periodically):
 /// one syscall per seed, never one per ticket.
 pub(crate) fn fill_iv(buf: &mut [u8]) -> Result<(), Error> {
     IV_RNG.with(|cell| {
