@@ -48,6 +48,7 @@
 #![forbid(unsafe_code)]
 
 use core::fmt;
+use core::marker::PhantomData;
 
 use subtle::ConstantTimeEq;
 use zeroize::Zeroize;
@@ -161,84 +162,81 @@ impl Flat {
     }
 }
 
-/// Output of a seal batch: the tickets in one flat buffer. Reuse it across calls; it grows
-/// to the largest batch seen and then allocates no more.
-#[derive(Default)]
-pub struct TicketBatch {
+/// What a [`Batch`] holds. Sealed, so only [`Tickets`] and [`States`] exist.
+pub trait Contents: private::Sealed {
+    /// The name `Debug` prints.
+    const NAME: &'static str;
+    /// Plaintext: zeroized on drop (rejected regions are zeroized at once by `open_many`).
+    const SECRET: bool;
+}
+
+mod private {
+    pub trait Sealed {}
+    impl Sealed for super::Tickets {}
+    impl Sealed for super::States {}
+}
+
+/// [`Contents`] of a [`TicketBatch`]: sealed tickets (public bytes).
+#[derive(Debug)]
+pub enum Tickets {}
+
+/// [`Contents`] of a [`StateBatch`]: opened session states (plaintext).
+#[derive(Debug)]
+pub enum States {}
+
+impl Contents for Tickets {
+    const NAME: &'static str = "TicketBatch";
+    const SECRET: bool = false;
+}
+
+impl Contents for States {
+    const NAME: &'static str = "StateBatch";
+    const SECRET: bool = true;
+}
+
+/// The output of a batch call: one region per ticket in one flat buffer. Reuse it across
+/// calls; it grows to the largest batch seen and then allocates no more. See [`TicketBatch`]
+/// and [`StateBatch`].
+pub struct Batch<C: Contents> {
     flat: Flat,
+    contents: PhantomData<C>,
 }
 
-impl TicketBatch {
-    /// An empty batch output.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Room for `tickets` tickets totalling `bytes` bytes without growing.
-    pub fn with_capacity(tickets: usize, bytes: usize) -> Self {
-        Self {
-            flat: Flat {
-                buf: vec![0; bytes],
-                spans: Vec::with_capacity(tickets),
-            },
-        }
-    }
-
-    /// Tickets in the last batch (sealed or not).
-    pub fn len(&self) -> usize {
-        self.flat.spans.len()
-    }
-
-    /// True if the last batch was empty.
-    pub fn is_empty(&self) -> bool {
-        self.flat.spans.is_empty()
-    }
-
-    /// Ticket `i` of the last batch, `None` if it failed to seal or `i` is out of range.
-    pub fn get(&self, i: usize) -> Option<&[u8]> {
-        self.flat.get(i)
-    }
-
-    /// Every ticket of the last batch in order (`None` for the ones that failed).
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = Option<&[u8]>> + '_ {
-        (0..self.len()).map(|i| self.get(i))
-    }
-}
-
-impl fmt::Debug for TicketBatch {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TicketBatch")
-            .field("tickets", &self.len())
-            .field("capacity_bytes", &self.flat.buf.len())
-            .finish()
-    }
-}
+/// Output of a seal batch: the tickets in one flat buffer.
+pub type TicketBatch = Batch<Tickets>;
 
 /// Output of an open batch: the opened states in one flat buffer. Plaintext: the buffer is
-/// zeroized on drop and by [`StateBatch::clear`]; a rejected ticket's region is zeroized at
-/// once. Reuse it across calls; it grows to the largest batch seen and then allocates no more.
-#[derive(Default)]
-pub struct StateBatch {
-    flat: Flat,
+/// zeroized on drop and by [`Batch::clear`]; a rejected ticket's region is zeroized at once.
+pub type StateBatch = Batch<States>;
+
+impl<C: Contents> Default for Batch<C> {
+    fn default() -> Self {
+        Self {
+            flat: Flat::default(),
+            contents: PhantomData,
+        }
+    }
 }
 
-impl StateBatch {
+impl<C: Contents> Batch<C> {
     /// An empty batch output.
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Room for `tickets` tickets totalling `bytes` bytes of ciphertext without growing.
+    /// Room for `tickets` tickets totalling `bytes` bytes (of ciphertext, for states) without
+    /// growing.
     pub fn with_capacity(tickets: usize, bytes: usize) -> Self {
         Self {
             flat: Flat {
                 buf: vec![0; bytes],
                 spans: Vec::with_capacity(tickets),
             },
+            contents: PhantomData,
         }
     }
 
-    /// Tickets in the last batch (opened or not).
+    /// Tickets in the last batch (whether they succeeded or not).
     pub fn len(&self) -> usize {
         self.flat.spans.len()
     }
@@ -248,17 +246,18 @@ impl StateBatch {
         self.flat.spans.is_empty()
     }
 
-    /// State of ticket `i` of the last batch, `None` if it was rejected or `i` is out of range.
+    /// Item `i` of the last batch (a ticket, or an opened state), `None` if that ticket failed
+    /// or `i` is out of range.
     pub fn get(&self, i: usize) -> Option<&[u8]> {
         self.flat.get(i)
     }
 
-    /// Every state of the last batch in order (`None` for rejected tickets).
+    /// Every item of the last batch in order (`None` for the tickets that failed).
     pub fn iter(&self) -> impl ExactSizeIterator<Item = Option<&[u8]>> + '_ {
         (0..self.len()).map(|i| self.get(i))
     }
 
-    /// Zeroizes every state held and forgets the last batch (keeps the capacity).
+    /// Zeroizes every byte held and forgets the last batch (keeps the capacity).
     pub fn clear(&mut self) {
         self.flat.buf.zeroize();
         // `Vec::zeroize` empties the vector; restore the length so capacity stays usable.
@@ -268,15 +267,17 @@ impl StateBatch {
     }
 }
 
-impl Drop for StateBatch {
+impl<C: Contents> Drop for Batch<C> {
     fn drop(&mut self) {
-        self.flat.buf.zeroize();
+        if C::SECRET {
+            self.flat.buf.zeroize();
+        }
     }
 }
 
-impl fmt::Debug for StateBatch {
+impl<C: Contents> fmt::Debug for Batch<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StateBatch")
+        f.debug_struct(C::NAME)
             .field("tickets", &self.len())
             .finish_non_exhaustive()
     }

@@ -23,7 +23,7 @@ pub mod rustls;
 mod ticketer;
 pub mod wire;
 
-pub use batch::{StateBatch, TicketBatch};
+pub use batch::{Batch, StateBatch, TicketBatch};
 pub use error::{Error, RejectReason, Rejected};
 pub use format::TicketFormat;
 pub use keys::{CipherKind, KeyName, KeyRing, KeyRole, KeyTimes, SharedKeyRing, TicketKey};
