@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Generates the round code of engine/src/backend/x86_shani.rs (hand-scheduled SHA-NI).
+
+Run: python3 scripts/gen_shani_asm.py  (rewrites the lines between the `// BEGIN ROUNDS n` /
+`// END ROUNDS n` markers of the Rust file; the kernels are tested against sha2).
+
+Register plan for N <= 4 streams (16 xmm, no spills):
+  xmm0            the implicit rnds2 message operand (renamed freely)
+  xmm1+2s, 2+2s   ABEF / CDGH of stream s (the whole block stays in registers)
+  xmm9+s          W(i-1) of stream s (the message schedule's critical input)
+  xmm13/14/15     temporaries
+Older schedule words go through a 16-byte-aligned stack buffer `w` (memory operands of
+sha256msg1 / palignr); W(i-1), on the schedule's critical path, never waits on a store
+forward. Round constants come from the aligned `K` table.
+
+Operands: {st} states (ABEF|CDGH words), {w} schedule buffer, {k} constants, {m} byte-swap mask, {b0}..{b3} blocks.
+"""
+
+def gen(n):
+    out = []
+
+    def emit(s):
+        out.append(s)
+
+    def a(s):
+        return f"xmm{1 + 2 * s}"
+
+    def c(s):
+        return f"xmm{2 + 2 * s}"
+
+    def p(s):
+        return f"xmm{9 + s}"
+
+    def w(s, i):
+        return f"xmmword ptr [{{w}} + {(s * 16 + i) * 16}]"
+
+    for s in range(n):
+        emit(f"movdqu {a(s)}, xmmword ptr [{{st}} + {32 * s}]")
+        emit(f"movdqu {c(s)}, xmmword ptr [{{st}} + {32 * s + 16}]")
+    for i in range(16):
+        for s in range(n):
+            t = "xmm13" if s % 2 == 0 else "xmm15"
+            if i < 4:
+                emit(f"movdqu {t}, xmmword ptr [{{b{s}}} + {16 * i}]")
+                emit(f"pshufb {t}, xmmword ptr [{{m}}]")
+                if i == 3:
+                    emit(f"movdqa {p(s)}, {t}")
+                emit(f"movdqa {w(s, i)}, {t}")
+            else:
+                emit(f"movdqa {t}, {w(s, i - 4)}")
+                emit(f"sha256msg1 {t}, {w(s, i - 3)}")
+                emit(f"movdqa xmm14, {p(s)}")
+                emit(f"palignr xmm14, {w(s, i - 2)}, 4")
+                emit(f"paddd {t}, xmm14")
+                emit(f"sha256msg2 {t}, {p(s)}")
+                emit(f"movdqa {p(s)}, {t}")
+                if i <= 13:  # W(13) is the last word read back (as W(15-2))
+                    emit(f"movdqa {w(s, i)}, {t}")
+            emit(f"paddd {t}, xmmword ptr [{{k}} + {16 * i}]")
+            emit(f"movdqa xmm0, {t}")
+            emit(f"sha256rnds2 {c(s)}, {a(s)}")
+            emit(f"pshufd xmm0, {t}, 0x0e")
+            emit(f"sha256rnds2 {a(s)}, {c(s)}")
+    # Feed-forward: the saved state is still in memory.
+    for s in range(n):
+        emit(f"movdqu xmm13, xmmword ptr [{{st}} + {32 * s}]")
+        emit(f"paddd {a(s)}, xmm13")
+        emit(f"movdqu xmmword ptr [{{st}} + {32 * s}], {a(s)}")
+        emit(f"movdqu xmm14, xmmword ptr [{{st}} + {32 * s + 16}]")
+        emit(f"paddd {c(s)}, xmm14")
+        emit(f"movdqu xmmword ptr [{{st}} + {32 * s + 16}], {c(s)}")
+    return out
+
+
+RUST = "engine/src/backend/x86_shani.rs"
+
+
+def main():
+    src = open(RUST).read()
+    for n in (1, 2, 3, 4):
+        begin, end = f"// BEGIN ROUNDS {n}\n", f"// END ROUNDS {n}"
+        head, rest = src.split(begin, 1)
+        indent = head[head.rfind("\n") + 1:]
+        _, tail = rest.split(end, 1)
+        body = "".join(f'{indent}"{line}",\n' for line in gen(n))
+        src = head + begin + body + indent + end + tail
+    open(RUST, "w").write(src)
+
+
+if __name__ == "__main__":
+    main()
