@@ -16,7 +16,10 @@ forward. Round constants come from the aligned `K` table.
 Operands: {st} states (ABEF|CDGH words), {w} schedule buffer, {k} constants, {m} byte-swap mask, {b0}..{b3} blocks.
 """
 
-def gen(n):
+def gen(n, outer=False):
+    """Round code for `n` streams. With `outer`, the message is the HMAC outer block built in
+    registers from the inner digest in {st} (never stored as bytes), and the chaining state is
+    the outer key state at {o0}..{o3} (standard word order, converted here)."""
     out = []
 
     def emit(s):
@@ -34,13 +37,44 @@ def gen(n):
     def w(s, i):
         return f"xmmword ptr [{{w}} + {(s * 16 + i) * 16}]"
 
+    def load_standard(s, abef, cdgh, tmp):
+        # [a..h] words -> ABEF / CDGH registers.
+        emit(f"movdqu {tmp}, xmmword ptr [{{o{s}}}]")
+        emit(f"movdqu {cdgh}, xmmword ptr [{{o{s}}} + 16]")
+        emit(f"pshufd {tmp}, {tmp}, 0xb1")
+        emit(f"pshufd {cdgh}, {cdgh}, 0x1b")
+        emit(f"movdqa {abef}, {tmp}")
+        emit(f"palignr {abef}, {cdgh}, 8")
+        emit(f"pblendw {cdgh}, {tmp}, 0xf0")
+
     for s in range(n):
-        emit(f"movdqu {a(s)}, xmmword ptr [{{st}} + {32 * s}]")
-        emit(f"movdqu {c(s)}, xmmword ptr [{{st}} + {32 * s + 16}]")
+        if not outer:
+            emit(f"movdqu {a(s)}, xmmword ptr [{{st}} + {32 * s}]")
+            emit(f"movdqu {c(s)}, xmmword ptr [{{st}} + {32 * s + 16}]")
+            continue
+        # Inner digest (ABEF / CDGH) -> message words W0 = (a, b, c, d), W1 = (e, f, g, h).
+        emit(f"movdqu xmm13, xmmword ptr [{{st}} + {32 * s}]")
+        emit(f"movdqu xmm14, xmmword ptr [{{st}} + {32 * s + 16}]")
+        emit("pshufd xmm13, xmm13, 0x1b")
+        emit("pshufd xmm14, xmm14, 0x1b")
+        emit("movdqa xmm15, xmm13")
+        emit("punpcklqdq xmm13, xmm14")
+        emit("punpckhqdq xmm15, xmm14")
+        emit(f"movdqa {w(s, 0)}, xmm13")
+        emit(f"movdqa {w(s, 1)}, xmm15")
+        # W2, W3: 0x80 after the 32-byte digest, zeros, bit length 768 (key block + digest).
+        emit("movdqa xmm13, xmmword ptr [{pad}]")
+        emit(f"movdqa {w(s, 2)}, xmm13")
+        emit("movdqa xmm13, xmmword ptr [{pad} + 16]")
+        emit(f"movdqa {w(s, 3)}, xmm13")
+        emit(f"movdqa {p(s)}, xmm13")
+        load_standard(s, a(s), c(s), "xmm13")
     for i in range(16):
         for s in range(n):
             t = "xmm13" if s % 2 == 0 else "xmm15"
-            if i < 4:
+            if i < 4 and outer:
+                emit(f"movdqa {t}, {w(s, i)}")
+            elif i < 4:
                 emit(f"movdqu {t}, xmmword ptr [{{b{s}}} + {16 * i}]")
                 emit(f"pshufb {t}, xmmword ptr [{{m}}]")
                 if i == 3:
@@ -63,6 +97,13 @@ def gen(n):
             emit(f"sha256rnds2 {a(s)}, {c(s)}")
     # Feed-forward: the saved state is still in memory.
     for s in range(n):
+        if outer:
+            load_standard(s, "xmm13", "xmm14", "xmm15")
+            emit(f"paddd {a(s)}, xmm13")
+            emit(f"movdqu xmmword ptr [{{st}} + {32 * s}], {a(s)}")
+            emit(f"paddd {c(s)}, xmm14")
+            emit(f"movdqu xmmword ptr [{{st}} + {32 * s + 16}], {c(s)}")
+            continue
         emit(f"movdqu xmm13, xmmword ptr [{{st}} + {32 * s}]")
         emit(f"paddd {a(s)}, xmm13")
         emit(f"movdqu xmmword ptr [{{st}} + {32 * s}], {a(s)}")
@@ -77,12 +118,13 @@ RUST = "engine/src/backend/x86_shani.rs"
 
 def main():
     src = open(RUST).read()
-    for n in (1, 2, 3, 4):
-        begin, end = f"// BEGIN ROUNDS {n}\n", f"// END ROUNDS {n}"
+    for n, outer in [(n, o) for o in (False, True) for n in (1, 2, 3, 4)]:
+        kind = "OUTER" if outer else "ROUNDS"
+        begin, end = f"// BEGIN {kind} {n}\n", f"// END {kind} {n}"
         head, rest = src.split(begin, 1)
         indent = head[head.rfind("\n") + 1:]
         _, tail = rest.split(end, 1)
-        body = "".join(f'{indent}"{line}",\n' for line in gen(n))
+        body = "".join(f'{indent}"{line}",\n' for line in gen(n, outer))
         src = head + begin + body + indent + end + tail
     open(RUST, "w").write(src)
 

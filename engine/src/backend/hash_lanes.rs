@@ -260,12 +260,15 @@ pub(super) fn one_shape(inputs: &[HmacInput<'_>]) -> bool {
 /// Computes `out[i] = HMAC(inputs[i])` for `N` messages of one [`shape`] side by side: every
 /// step compresses the same block of all `N`, so no per-lane bookkeeping runs between kernel
 /// calls (the general scheduler, [`hmac_many`], handles mixed shapes). States are in
-/// `layout`; `wide` compresses one block into each of `N` states.
+/// `layout`; `wide` compresses one block into each of `N` states; `outer` turns `N` inner
+/// digests into outer hashes from the outer key states (standard order) without storing the
+/// digests as bytes.
 pub(super) fn lockstep<const N: usize>(
     inputs: &[HmacInput<'_>; N],
     out: &mut [[u8; 32]; N],
     layout: Layout,
     mut wide: impl FnMut(&mut [[u32; 8]; N], &[&[u8; 64]; N]),
+    outer: impl FnOnce(&mut [[u32; 8]; N], &[&[u32; 8]; N]),
 ) {
     let (body, tail_blocks) = shape(inputs[0].msg.len());
     let mut states: [[u32; 8]; N] = core::array::from_fn(|s| (layout.import)(inputs[s].inner));
@@ -303,22 +306,13 @@ pub(super) fn lockstep<const N: usize>(
         });
         wide(&mut states, &blocks);
     }
-    // Outer hash: one block holding the inner digest, from the outer key state.
-    let mut outer = [[0u8; 64]; N];
-    for ((block, state), input) in outer.iter_mut().zip(states.iter_mut()).zip(inputs) {
-        block[..32].copy_from_slice(&tag(&(layout.export)(state)));
-        block[32] = 0x80;
-        // 64-byte key block + 32-byte inner digest.
-        block[56..].copy_from_slice(&((64u64 + 32) * 8).to_be_bytes());
-        *state = (layout.import)(input.outer);
-    }
-    wide(&mut states, &outer.each_ref());
+    // Outer hash: the inner digests as the message, from the outer key states. The states
+    // then hold only the tags (public), so nothing key-derived is left to wipe.
+    let outer_keys: [&[u32; 8]; N] = core::array::from_fn(|s| inputs[s].outer);
+    outer(&mut states, &outer_keys);
     for (dst, state) in out.iter_mut().zip(&states) {
         *dst = tag(&(layout.export)(state));
     }
-    // The states and the inner digests derive from the HMAC keys.
-    states.zeroize();
-    outer.zeroize();
 }
 
 /// The portable kernel: `sha2`'s compression function (which picks its own best code).

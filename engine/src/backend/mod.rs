@@ -326,7 +326,15 @@ fn hmac_shani(inputs: &[HmacInput<'_>], out: &mut [[u8; 32]]) {
     let (out_groups, rest_out) = out.as_chunks_mut::<{ k::STREAMS }>();
     for (i, o) in groups.iter().zip(out_groups) {
         // SAFETY: as above.
-        lockstep(i, o, LAYOUT, |s, b| unsafe { k::compress_4(s, b) });
+        lockstep(
+            i,
+            o,
+            LAYOUT,
+            // SAFETY: as above.
+            |s, b| unsafe { k::compress_4(s, b) },
+            // SAFETY: as above.
+            |s, o| unsafe { k::compress_outer_4(s, o) },
+        );
     }
     // The last 1-3 messages: no idle streams.
     if let (Ok(i), Ok(o)) = (
@@ -334,19 +342,43 @@ fn hmac_shani(inputs: &[HmacInput<'_>], out: &mut [[u8; 32]]) {
         <&mut [_; 3]>::try_from(&mut *rest_out),
     ) {
         // SAFETY: as above.
-        lockstep(i, o, LAYOUT, |s, b| unsafe { k::compress_3(s, b) });
+        lockstep(
+            i,
+            o,
+            LAYOUT,
+            // SAFETY: as above.
+            |s, b| unsafe { k::compress_3(s, b) },
+            // SAFETY: as above.
+            |s, o| unsafe { k::compress_outer_3(s, o) },
+        );
     } else if let (Ok(i), Ok(o)) = (
         <&[_; 2]>::try_from(rest_in),
         <&mut [_; 2]>::try_from(&mut *rest_out),
     ) {
         // SAFETY: as above.
-        lockstep(i, o, LAYOUT, |s, b| unsafe { k::compress_2(s, b) });
+        lockstep(
+            i,
+            o,
+            LAYOUT,
+            // SAFETY: as above.
+            |s, b| unsafe { k::compress_2(s, b) },
+            // SAFETY: as above.
+            |s, o| unsafe { k::compress_outer_2(s, o) },
+        );
     } else if let (Ok(i), Ok(o)) = (
         <&[_; 1]>::try_from(rest_in),
         <&mut [_; 1]>::try_from(&mut *rest_out),
     ) {
         // SAFETY: as above.
-        lockstep(i, o, LAYOUT, |s, b| unsafe { k::compress_1(s, b) });
+        lockstep(
+            i,
+            o,
+            LAYOUT,
+            // SAFETY: as above.
+            |s, b| unsafe { k::compress_1(s, b) },
+            // SAFETY: as above.
+            |s, o| unsafe { k::compress_outer_1(s, o) },
+        );
     }
 }
 
