@@ -35,7 +35,7 @@ def gen(n, outer=False):
         return f"xmm{9 + s}"
 
     def w(s, i):
-        return f"xmmword ptr [{{w}} + {(s * 16 + i) * 16}]"
+        return f"xmmword ptr [{{w}} + {(i * n + s) * 16}]"
 
     def load_standard(s, abef, cdgh, tmp):
         # [a..h] words -> ABEF / CDGH registers.
@@ -69,32 +69,50 @@ def gen(n, outer=False):
         emit(f"movdqa {w(s, 3)}, xmm13")
         emit(f"movdqa {p(s)}, xmm13")
         load_standard(s, a(s), c(s), "xmm13")
-    for i in range(16):
+    def rounds(t, wk_src, s):
+        emit(f"movdqa xmm0, {t}")
+        emit(f"sha256rnds2 {c(s)}, {a(s)}")
+        emit(f"pshufd xmm0, {t}, 0x0e")
+        emit(f"sha256rnds2 {a(s)}, {c(s)}")
+
+    # Groups 0-3: message words from the blocks (or the outer block), unrolled.
+    for i in range(4):
         for s in range(n):
             t = "xmm13" if s % 2 == 0 else "xmm15"
-            if i < 4 and outer:
+            if outer:
                 emit(f"movdqa {t}, {w(s, i)}")
-            elif i < 4:
+            else:
                 emit(f"movdqu {t}, xmmword ptr [{{b{s}}} + {16 * i}]")
                 emit(f"pshufb {t}, xmmword ptr [{{m}}]")
                 if i == 3:
                     emit(f"movdqa {p(s)}, {t}")
                 emit(f"movdqa {w(s, i)}, {t}")
-            else:
-                emit(f"movdqa {t}, {w(s, i - 4)}")
-                emit(f"sha256msg1 {t}, {w(s, i - 3)}")
-                emit(f"movdqa xmm14, {p(s)}")
-                emit(f"palignr xmm14, {w(s, i - 2)}, 4")
-                emit(f"paddd {t}, xmm14")
-                emit(f"sha256msg2 {t}, {p(s)}")
-                emit(f"movdqa {p(s)}, {t}")
-                if i <= 13:  # W(13) is the last word read back (as W(15-2))
-                    emit(f"movdqa {w(s, i)}, {t}")
             emit(f"paddd {t}, xmmword ptr [{{k}} + {16 * i}]")
-            emit(f"movdqa xmm0, {t}")
-            emit(f"sha256rnds2 {c(s)}, {a(s)}")
-            emit(f"pshufd xmm0, {t}, 0x0e")
-            emit(f"sha256rnds2 {a(s)}, {c(s)}")
+            rounds(t, None, s)
+    # Groups 4-15: one loop (a small body stays in the op cache; the unrolled 64 groups of
+    # long SHA encodings were front-end bound and alignment sensitive). {q} points 2 rows
+    # before the row being written, so the rows read are within disp8 reach.
+    emit(f"lea {{q}}, [{{w}} + {2 * n * 16}]")
+    emit("add {k}, 64")
+    emit("mov {cnt}, 12")
+    emit("2:")
+    for s in range(n):
+        t = "xmm13" if s % 2 == 0 else "xmm15"
+        row = lambda back: f"xmmword ptr [{{q}} + {(2 - back) * n * 16 + 16 * s}]"
+        emit(f"movdqa {t}, {row(4)}")
+        emit(f"sha256msg1 {t}, {row(3)}")
+        emit(f"movdqa xmm14, {p(s)}")
+        emit(f"palignr xmm14, {row(2)}, 4")
+        emit(f"paddd {t}, xmm14")
+        emit(f"sha256msg2 {t}, {p(s)}")
+        emit(f"movdqa {p(s)}, {t}")
+        emit(f"movdqa {row(0)}, {t}")
+        emit(f"paddd {t}, xmmword ptr [{{k}}]")
+        rounds(t, None, s)
+    emit(f"add {{q}}, {n * 16}")
+    emit("add {k}, 16")
+    emit("dec {cnt}")
+    emit("jnz 2b")
     # Feed-forward: the saved state is still in memory.
     for s in range(n):
         if outer:

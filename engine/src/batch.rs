@@ -805,7 +805,12 @@ mod simd {
                 if maced.is_ok() {
                     let end = region.len();
                     region[end - MAC_LEN..].copy_from_slice(&macs[c]);
-                    status[j] = Ok(end);
+                    // Overwrite a reused `Ok` in place: assigning the whole `Result` copies
+                    // it through the stack and calls the `Error` drop glue per ticket.
+                    match &mut status[j] {
+                        Ok(len) => *len = end,
+                        other => *other = Ok(end),
+                    }
                 } else {
                     // Kernels refuse only malformed shapes, which try_push never queues.
                     region.zeroize();
