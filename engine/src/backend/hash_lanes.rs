@@ -5,6 +5,10 @@
 //! kernel call compresses them side by side. A lane whose HMAC is finished is refilled from the
 //! queue at once, so messages of different lengths never drop the batch to one lane; only the
 //! last messages of a batch run with idle lanes (one live lane uses the single-stream kernel).
+//!
+//! The usual batch (one format, one state size) has a single block shape; [`lockstep`] runs
+//! such messages in groups that take every step together, with no per-lane bookkeeping
+//! between kernel calls (the scheduler's was ~20 ns per ticket, the lockstep glue is ~4).
 
 #![forbid(unsafe_code)]
 
