@@ -1060,6 +1060,7 @@ use simd_none::{SimdOpen, SimdSeal};
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "x86_64")]
     use crate::CipherKind;
 
     /// The multi-buffer path really takes CBC tickets on SIMD backends (the equivalence tests

@@ -248,11 +248,13 @@ pub(super) fn hmac_many<const N: usize>(
 
 /// Block structure of a message after the 64-byte key block: whole body blocks, then 1 or 2
 /// padding blocks. Messages of one shape take the same steps, so they can run in lockstep.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))] // Used by the SHA-NI kernels.
 fn shape(len: usize) -> (usize, usize) {
     (len / 64, if len % 64 < 56 { 1 } else { 2 })
 }
 
 /// True if every message has the shape of the first (then [`lockstep`] can take them all).
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))] // Used by the SHA-NI kernels.
 pub(super) fn one_shape(inputs: &[HmacInput<'_>]) -> bool {
     let Some(first) = inputs.first() else {
         return true;
@@ -267,6 +269,7 @@ pub(super) fn one_shape(inputs: &[HmacInput<'_>]) -> bool {
 /// `layout`; `wide` compresses one block into each of `N` states; `outer` turns `N` inner
 /// digests into outer hashes from the outer key states (standard order) without storing the
 /// digests as bytes.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))] // Used by the SHA-NI kernels.
 pub(super) fn lockstep<const N: usize>(
     inputs: &[HmacInput<'_>; N],
     out: &mut [[u8; 32]; N],
