@@ -30,15 +30,19 @@
 //! VAES entry point ends with `vzeroupper`, so SHA-NI never runs with dirty upper state.
 //!
 //! # Cost (rfc5077, 128-byte state, batch 1024, one thread; see `bench/benches/batch.rs`)
-//! Measured on the 2-vCPU AMD EPYC dev VM (best of 1000 calls, `bench/examples/batch_profile.rs`):
-//! vaes-shani ~125 ns/ticket to seal and ~130 to open; a batch of one ~310 (seal) and ~250
-//! (open) against ~340 and ~310 for `seal_append` / `open_at`. Where a sealed ticket's time
-//! goes (perf): SHA-256 compressions ~70 ns (4 per ticket: 3 inner blocks for the 178-byte MAC
-//! input after the precomputed key block, 1 outer; 3 interleaved SHA-NI streams at ~18 ns a
-//! block), the HMAC lane scheduler ~20 ns, CBC ~13 ns, IVs ~6 ns, this module ~12 ns (headers,
-//! padding, copies). Opening: the same MAC ~90 ns, CBC decryption ~15 ns, this module with
-//! split, unpadding and copies ~25 ns. The MAC alone is thus ~90 ns: issue 4's 100 ns/ticket
-//! needs a faster multi-stream SHA-256 (4+ streams, hand scheduled) and a leaner scheduler.
+//! Measured on the 2-vCPU AMD EPYC dev VM (Zen 5, ~4.2 GHz; best of 1000 calls,
+//! `bench/examples/batch_profile.rs`): vaes-shani ~101 ns/ticket to seal and ~110 to open
+//! (before the hand-scheduled SHA-NI kernels: ~123 and ~128). Where a sealed ticket's time
+//! goes (perf): SHA-256 compressions ~64 ns (4 per ticket: 3 inner blocks for the 178-byte MAC
+//! input after the precomputed key block, 1 outer; 4 SHA-NI streams at ~16 ns a block), CBC
+//! ~12 ns, IVs ~5 ns, HMAC glue (lockstep groups) ~4 ns, this module ~10 ns (headers, padding,
+//! copies). Opening: the same MAC, CBC decryption ~15 ns, copying the body ~5 ns, this module
+//! with split, unpadding and tag checks ~20 ns.
+//!
+//! The MAC is at its floor here: `sha256rnds2` issues once per 2 cycles, so 4 blocks cost at
+//! least ~61 ns whatever the stream count. What is left to win is the non-SHA work, which
+//! could run in the SHA unit's shadow: CBC of the next group of tickets (sealing) or of the
+//! already verified previous group (opening) interleaved with the SHA-NI rounds.
 //!
 //! Per-ticket costs removed here on the way: a byte-wise volatile wipe of the (public) IV
 //! buffer, `subtle`'s volatile-read barrier per byte (the workspace now enables its
@@ -806,7 +810,12 @@ mod simd {
                 if maced.is_ok() {
                     let end = region.len();
                     region[end - MAC_LEN..].copy_from_slice(&macs[c]);
-                    status[j] = Ok(end);
+                    // Overwrite a reused `Ok` in place: assigning the whole `Result` copies
+                    // it through the stack and calls the `Error` drop glue per ticket.
+                    match &mut status[j] {
+                        Ok(len) => *len = end,
+                        other => *other = Ok(end),
+                    }
                 } else {
                     // Kernels refuse only malformed shapes, which try_push never queues.
                     region.zeroize();
@@ -1052,6 +1061,7 @@ use simd_none::{SimdOpen, SimdSeal};
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_arch = "x86_64")]
     use crate::CipherKind;
 
     /// The multi-buffer path really takes CBC tickets on SIMD backends (the equivalence tests

@@ -466,6 +466,61 @@ fn hmac_every_padding_boundary() {
     }
 }
 
+/// Batches whose messages all take the same steps (the SHA-NI lockstep path: one block shape,
+/// groups of 4 plus a rest of 1-3), at every batch size up to 9 and lengths around the padding
+/// boundaries; then one shape with differing lengths, and one odd shape among many.
+#[test]
+fn hmac_one_shape_batches() {
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let keys: Vec<Vec<u8>> = (0..3).map(|i| random_key(&mut rng, i == 1)).collect();
+    let states: Vec<_> = keys.iter().map(|k| hmac_states(k)).collect();
+    let check = |kernel: MacKernel, lens: &[usize], rng: &mut ChaCha8Rng| {
+        let msgs: Vec<Vec<u8>> = lens
+            .iter()
+            .map(|&l| {
+                let mut m = vec![0u8; l];
+                rng.fill_bytes(&mut m);
+                m
+            })
+            .collect();
+        let key_of: Vec<usize> = (0..lens.len())
+            .map(|_| (rng.next_u32() % 3) as usize)
+            .collect();
+        let inputs: Vec<HmacInput<'_>> = msgs
+            .iter()
+            .zip(&key_of)
+            .map(|(m, &k)| HmacInput {
+                inner: &states[k].0,
+                outer: &states[k].1,
+                msg: m,
+            })
+            .collect();
+        let mut out = vec![[0u8; 32]; lens.len()];
+        kernel.hmac_sha256_many(&inputs, &mut out).unwrap();
+        for i in 0..lens.len() {
+            assert_eq!(
+                out[i],
+                ref_hmac(&keys[key_of[i]], &msgs[i]),
+                "{kernel:?}, lens {lens:?}, message {i}"
+            );
+        }
+    };
+    for kernel in mac_kernels() {
+        for len in [
+            0, 1, 55, 56, 63, 64, 119, 120, 127, 128, 178, 183, 200, 1000,
+        ] {
+            for n in 0..=9 {
+                check(kernel, &vec![len; n], &mut rng);
+            }
+        }
+        // Shape (2 body blocks, 1 padding block) at several lengths; shape (2, 2) at 183.
+        check(kernel, &[128, 178, 130, 183 - 8, 150, 160, 177], &mut rng);
+        let mut lens = vec![178; 37];
+        lens[17] = 183;
+        check(kernel, &lens, &mut rng);
+    }
+}
+
 #[test]
 fn hmac_rejects_mismatched_output() {
     let (inner, outer) = hmac_states(b"k");

@@ -16,7 +16,7 @@
 //! - [`AesKernel::cbc_decrypt_many`]: CBC decryption, blocks of all tickets decrypted 8 at a
 //!   time (AES-NI; also on VAES backends, where it measured faster than 16-block ymm groups).
 //! - [`MacKernel::hmac_sha256_many`]: HMAC-SHA-256 from precomputed key states, one message
-//!   per lane (3 SHA-NI streams or 8 AVX2 lanes; see `hash_lanes.rs`).
+//!   per lane (4 SHA-NI streams in hand-scheduled asm, or 8 AVX2 lanes; see `hash_lanes.rs`).
 //!
 //! Lanes are independent tickets: each has its own round keys (AES-128 and AES-256 may mix in
 //! one call), IV and length. Mixed lengths never drop a batch to one lane: a lane whose ticket
@@ -277,25 +277,8 @@ impl MacKernel {
         }
         match self {
             Self::Portable => hash_lanes::hmac_many_portable(inputs, out),
-            // One message: a one-lane scheduler (less setup than the wide one).
             #[cfg(target_arch = "x86_64")]
-            Self::ShaNi(_) if inputs.len() == 1 => hash_lanes::hmac_many::<1>(
-                inputs,
-                out,
-                // SAFETY: detect() proved support (the token exists only after detection).
-                |s, b| unsafe { x86_shani::compress::<1>(s, b) },
-                // SAFETY: as above.
-                |s, b| unsafe { x86_shani::compress::<1>(core::array::from_mut(s), &[b]) },
-            ),
-            #[cfg(target_arch = "x86_64")]
-            Self::ShaNi(_) => hash_lanes::hmac_many::<{ x86_shani::STREAMS }>(
-                inputs,
-                out,
-                // SAFETY: detect() proved support (the token exists only after detection).
-                |s, b| unsafe { x86_shani::compress(s, b) },
-                // SAFETY: as above.
-                |s, b| unsafe { x86_shani::compress::<1>(core::array::from_mut(s), &[b]) },
-            ),
+            Self::ShaNi(_) => hmac_shani(inputs, out),
             // One message: no 8-lane transposes for a single lane.
             #[cfg(target_arch = "x86_64")]
             Self::Avx2(_) if inputs.len() == 1 => hash_lanes::hmac_many_portable(inputs, out),
@@ -303,6 +286,7 @@ impl MacKernel {
             Self::Avx2(_) => hash_lanes::hmac_many::<{ x86_avx2::LANES }>(
                 inputs,
                 out,
+                hash_lanes::STANDARD,
                 // SAFETY: detect() proved support (the token exists only after detection).
                 |s, b| unsafe { x86_avx2::compress(s, b) },
                 // A lone lane: the portable compression (sha2 picks its own best code).
@@ -310,6 +294,92 @@ impl MacKernel {
             ),
         }
         Ok(())
+    }
+}
+
+/// SHA-NI HMAC (the [`ShaNi`] token's only caller): messages of one block shape (the usual
+/// batch: one format, one state size) in lockstep groups of 4, the last 1-3 with the kernel of
+/// their size; mixed shapes through the lane scheduler, which refills a lane as its message
+/// ends.
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)] // Dispatch into the ISA module, behind the proof token.
+fn hmac_shani(inputs: &[HmacInput<'_>], out: &mut [[u8; 32]]) {
+    use hash_lanes::{Layout, lockstep};
+    use x86_shani as k;
+    const LAYOUT: Layout = Layout {
+        import: k::import,
+        export: k::export,
+    };
+    if !hash_lanes::one_shape(inputs) {
+        hash_lanes::hmac_many::<{ k::STREAMS }>(
+            inputs,
+            out,
+            LAYOUT,
+            // SAFETY: only `MacKernel::ShaNi` calls this function (this holds for every kernel
+            // call below), and its token exists only after detect() found SHA-NI and SSE4.1.
+            |s, b| unsafe { k::compress_4(s, b) },
+            // SAFETY: as above.
+            |s, b| unsafe { k::compress_1(core::array::from_mut(s), &[b]) },
+        );
+        return;
+    }
+    let (groups, rest_in) = inputs.as_chunks::<{ k::STREAMS }>();
+    let (out_groups, rest_out) = out.as_chunks_mut::<{ k::STREAMS }>();
+    for (i, o) in groups.iter().zip(out_groups) {
+        // SAFETY: as above.
+        lockstep(
+            i,
+            o,
+            LAYOUT,
+            // SAFETY: as above.
+            |s, b| unsafe { k::compress_4(s, b) },
+            // SAFETY: as above.
+            |s, o| unsafe { k::compress_outer_4(s, o) },
+        );
+    }
+    // The last 1-3 messages: no idle streams.
+    if let (Ok(i), Ok(o)) = (
+        <&[_; 3]>::try_from(rest_in),
+        <&mut [_; 3]>::try_from(&mut *rest_out),
+    ) {
+        // SAFETY: as above.
+        lockstep(
+            i,
+            o,
+            LAYOUT,
+            // SAFETY: as above.
+            |s, b| unsafe { k::compress_3(s, b) },
+            // SAFETY: as above.
+            |s, o| unsafe { k::compress_outer_3(s, o) },
+        );
+    } else if let (Ok(i), Ok(o)) = (
+        <&[_; 2]>::try_from(rest_in),
+        <&mut [_; 2]>::try_from(&mut *rest_out),
+    ) {
+        // SAFETY: as above.
+        lockstep(
+            i,
+            o,
+            LAYOUT,
+            // SAFETY: as above.
+            |s, b| unsafe { k::compress_2(s, b) },
+            // SAFETY: as above.
+            |s, o| unsafe { k::compress_outer_2(s, o) },
+        );
+    } else if let (Ok(i), Ok(o)) = (
+        <&[_; 1]>::try_from(rest_in),
+        <&mut [_; 1]>::try_from(&mut *rest_out),
+    ) {
+        // SAFETY: as above.
+        lockstep(
+            i,
+            o,
+            LAYOUT,
+            // SAFETY: as above.
+            |s, b| unsafe { k::compress_1(s, b) },
+            // SAFETY: as above.
+            |s, o| unsafe { k::compress_outer_1(s, o) },
+        );
     }
 }
 

@@ -105,7 +105,7 @@ pub(super) unsafe fn compress(states: &mut [[u32; 8]; LANES], blocks: &[&[u8; 64
         }
         let big_s1 = _mm256_xor_si256(_mm256_xor_si256(ror!(e, 6), ror!(e, 11)), ror!(e, 25));
         let ch = _mm256_xor_si256(_mm256_and_si256(e, f), _mm256_andnot_si256(e, g));
-        let k = _mm256_set1_epi32(K[t] as i32);
+        let k = _mm256_set1_epi32(K.0[t] as i32);
         let t1 = _mm256_add_epi32(
             _mm256_add_epi32(h, big_s1),
             _mm256_add_epi32(ch, _mm256_add_epi32(k, w[t & 15])),

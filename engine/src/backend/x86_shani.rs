@@ -1,20 +1,34 @@
-//! SHA-NI SHA-256 compression of N independent streams, interleaved.
+//! Hand-scheduled SHA-NI SHA-256: up to 4 independent streams in one `asm!` block.
 //!
-//! One stream is latency-bound on `sha256rnds2` (~129 cycles/block on Zen 3). Interleaving the
-//! 4-round groups of independent streams fills the gaps. Measured here (min of 300 runs,
-//! ~2.9 GHz): 1 stream ~45 ns/block, 2 streams ~24, 3 streams ~21 (~60 cycles, near the
-//! `sha256rnds2` throughput floor of 32 x ~2 cycles), 4 streams no better (spills). A variant
-//! that precomputed the whole W+K schedule to memory before the rounds was slower (~28 ns).
-//! Every call compresses exactly one 64-byte block per stream; the lane scheduler
-//! (`hash_lanes.rs`) feeds the blocks. Converting `[u32; 8]` <-> ABEF/CDGH costs a few
-//! shuffles per block, small next to the 32 `sha256rnds2`.
+//! On the dev VM's AMD EPYC (family 26, Zen 5; ~4.2 GHz) `sha256rnds2` measured a latency of
+//! 4 cycles and a throughput of one per 2 cycles, so a block (32 `sha256rnds2`) costs at least
+//! 64 cycles (~15.2 ns) however many streams run; one stream is latency bound (~135 cycles).
+//! Measured per block: 4 streams ~16.4 ns (near that floor), 3 ~17.5, 2 ~20.4, 1 ~32; the
+//! former 3-stream intrinsics kernel ~19 (its 4-stream form spilled: 16 xmm, 8 of them state).
+//!
+//! The register plan is fixed by hand (`scripts/gen_shani_asm.py` writes the round code
+//! between the `BEGIN/END ROUNDS` and `BEGIN/END OUTER` markers): every state stays in
+//! registers, the latest schedule word of each stream too (it is on the schedule's critical
+//! path), older schedule words go through an aligned stack buffer as memory operands. Rounds
+//! 16-63 are a loop: fully unrolled, the long SHA encodings made the kernel front-end bound
+//! and its speed swing ~15% with code alignment.
+//!
+//! States use the SHA-NI register layout ([`import`] / [`export`] convert), so a lane keeps
+//! it from its first block to its tag and no block pays for shuffles. Every call compresses
+//! exactly one 64-byte block per stream; the `compress_outer_*` kernels do an HMAC outer hash
+//! with the outer block built in registers from the inner digest.
 
 #![allow(unsafe_code)]
 
-use core::arch::x86_64::*;
+use core::arch::asm;
+use core::arch::x86_64::__m128i;
+use core::mem::MaybeUninit;
 
-/// SHA-256 round constants (FIPS 180-4 section 4.2.2).
-pub(super) static K: [u32; 64] = [
+#[repr(C, align(16))]
+pub(super) struct Aligned<const W: usize>(pub(super) [u32; W]);
+
+/// SHA-256 round constants (FIPS 180-4 section 4.2.2), 16-byte aligned for memory operands.
+pub(super) static K: Aligned<64> = Aligned([
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
     0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
     0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
@@ -23,132 +37,1595 @@ pub(super) static K: [u32; 64] = [
     0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
     0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
     0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-];
+]);
 
-/// Streams interleaved by the multi-stream kernel.
-pub(super) const STREAMS: usize = 3;
+/// `pshufb` mask turning big-endian message words into lanes.
+static BSWAP: Aligned<4> = Aligned([0x0001_0203, 0x0405_0607, 0x0809_0a0b, 0x0c0d_0e0f]);
 
-/// Compresses one block into each of `N` states, the streams' round groups interleaved.
-///
-/// # Safety
-/// The CPU must support SHA-NI, SSSE3 and SSE4.1.
-#[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
-pub(super) unsafe fn compress<const N: usize>(states: &mut [[u32; 8]; N], blocks: &[&[u8; 64]; N]) {
-    let bswap = _mm_set_epi64x(0x0c0d_0e0f_0809_0a0b, 0x0405_0607_0001_0203);
-    let mut abef = [_mm_setzero_si128(); N];
-    let mut cdgh = [_mm_setzero_si128(); N];
-    for s in 0..N {
-        // SAFETY: each state is 32 readable bytes; two unaligned loads.
-        let (dcba, efgh) = unsafe {
-            (
-                _mm_loadu_si128(states[s].as_ptr().cast()),
-                _mm_loadu_si128(states[s].as_ptr().add(4).cast()),
-            )
-        };
-        let cdab = _mm_shuffle_epi32::<0xb1>(dcba);
-        let efgh = _mm_shuffle_epi32::<0x1b>(efgh);
-        abef[s] = _mm_alignr_epi8::<8>(cdab, efgh);
-        cdgh[s] = _mm_blend_epi16::<0xf0>(efgh, cdab);
-    }
-    let (abef_save, cdgh_save) = (abef, cdgh);
-    let mut w = [[_mm_setzero_si128(); N]; 4];
-    for (j, wj) in w.iter_mut().enumerate() {
-        for s in 0..N {
-            // SAFETY: each block is 64 readable bytes; load j covers bytes 16j..16j+16.
-            let m = unsafe { _mm_loadu_si128(blocks[s].as_ptr().add(16 * j).cast()) };
-            wj[s] = _mm_shuffle_epi8(m, bswap);
-        }
-    }
-    // Fully unrolled (literal group numbers) so `w` stays in registers.
-    macro_rules! group {
-        ($i:literal) => {{
-            // SAFETY: `K` has 64 words; the load covers words 4i..4i+4.
-            let k = unsafe { _mm_loadu_si128(K.as_ptr().add(4 * $i).cast()) };
-            for s in 0..N {
-                if $i >= 4 {
-                    // w[i % 4] holds W(i-4); produce W(i) from the four previous groups.
-                    let (w0, w1, w2, w3) = (
-                        w[$i % 4][s],
-                        w[($i + 1) % 4][s],
-                        w[($i + 2) % 4][s],
-                        w[($i + 3) % 4][s],
-                    );
-                    let t =
-                        _mm_add_epi32(_mm_sha256msg1_epu32(w0, w1), _mm_alignr_epi8::<4>(w3, w2));
-                    w[$i % 4][s] = _mm_sha256msg2_epu32(t, w3);
-                }
-                let t1 = _mm_add_epi32(w[$i % 4][s], k);
-                cdgh[s] = _mm_sha256rnds2_epu32(cdgh[s], abef[s], t1);
-                abef[s] = _mm_sha256rnds2_epu32(abef[s], cdgh[s], _mm_shuffle_epi32::<0x0e>(t1));
-            }
-        }};
-    }
-    group!(0);
-    group!(1);
-    group!(2);
-    group!(3);
-    group!(4);
-    group!(5);
-    group!(6);
-    group!(7);
-    group!(8);
-    group!(9);
-    group!(10);
-    group!(11);
-    group!(12);
-    group!(13);
-    group!(14);
-    group!(15);
-    for s in 0..N {
-        let abef = _mm_add_epi32(abef[s], abef_save[s]);
-        let cdgh = _mm_add_epi32(cdgh[s], cdgh_save[s]);
-        let feba = _mm_shuffle_epi32::<0x1b>(abef);
-        let dchg = _mm_shuffle_epi32::<0xb1>(cdgh);
-        let dcba = _mm_blend_epi16::<0xf0>(feba, dchg);
-        let hgef = _mm_alignr_epi8::<8>(dchg, feba);
-        // SAFETY: each state is 32 writable bytes; two unaligned stores.
-        unsafe {
-            _mm_storeu_si128(states[s].as_mut_ptr().cast(), dcba);
-            _mm_storeu_si128(states[s].as_mut_ptr().add(4).cast(), hgef);
-        }
-    }
+/// Schedule words 8-15 of an HMAC outer block: 0x80 after the 32-byte inner digest, zeros,
+/// the bit length of key block + digest.
+static OUTER_PAD: Aligned<8> = Aligned([0x8000_0000, 0, 0, 0, 0, 0, 0, (64 + 32) * 8]);
+
+/// Streams of the widest kernel.
+pub(super) const STREAMS: usize = 4;
+
+/// A standard SHA-256 state `[a, b, ..., h]` in the kernels' layout: the ABEF register
+/// (lanes F, E, B, A) then the CDGH register (lanes H, G, D, C).
+pub(super) fn import(s: &[u32; 8]) -> [u32; 8] {
+    [s[5], s[4], s[1], s[0], s[7], s[6], s[3], s[2]]
 }
+
+/// Inverse of [`import`].
+pub(super) fn export(n: &[u32; 8]) -> [u32; 8] {
+    [n[3], n[2], n[7], n[6], n[1], n[0], n[5], n[4]]
+}
+
+macro_rules! kernel {
+    ($(#[$doc:meta])* $name:ident, $n:literal, [$($b:ident),+], $($line:literal,)+) => {
+        $(#[$doc])*
+        ///
+        /// # Safety
+        /// The CPU must support SHA-NI and SSSE3 (the SHA-NI proof token checks both).
+        #[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
+        pub(super) unsafe fn $name(states: &mut [[u32; 8]; $n], blocks: &[&[u8; 64]; $n]) {
+            // Schedule words of all streams (16 per stream), aligned for memory operands.
+            let mut w = MaybeUninit::<[__m128i; 16 * $n]>::uninit();
+            let [$($b),+] = *blocks;
+            // SAFETY: the template reads 32 bytes per state and 64 per block (all in bounds of
+            // the references), the aligned 16-byte words of `K` and `BSWAP`, and writes the
+            // states and `w` (16-byte aligned as `__m128i`, fully written before it is read).
+            // Every xmm register it touches is declared clobbered.
+            unsafe {
+                asm!(
+                    $($line),+,
+                    st = in(reg) states.as_mut_ptr(),
+                    w = in(reg) w.as_mut_ptr(),
+                    k = inout(reg) K.0.as_ptr() => _,
+                    q = out(reg) _,
+                    cnt = out(reg) _,
+                    m = in(reg) BSWAP.0.as_ptr(),
+                    $($b = in(reg) $b.as_ptr(),)+
+                    out("xmm0") _, out("xmm1") _, out("xmm2") _, out("xmm3") _,
+                    out("xmm4") _, out("xmm5") _, out("xmm6") _, out("xmm7") _,
+                    out("xmm8") _, out("xmm9") _, out("xmm10") _, out("xmm11") _,
+                    out("xmm12") _, out("xmm13") _, out("xmm14") _, out("xmm15") _,
+                    options(nostack),
+                );
+            }
+        }
+    };
+}
+
+kernel!(
+    /// Compresses one block into one state (kernel layout).
+    compress_1,
+    1,
+    [b0],
+    // BEGIN ROUNDS 1
+    "movdqu xmm1, xmmword ptr [{st} + 0]",
+    "movdqu xmm2, xmmword ptr [{st} + 16]",
+    "movdqu xmm13, xmmword ptr [{b0} + 0]",
+    "pshufb xmm13, xmmword ptr [{m}]",
+    "movdqa xmmword ptr [{w} + 0], xmm13",
+    "paddd xmm13, xmmword ptr [{k} + 0]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm2, xmm1",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm1, xmm2",
+    "movdqu xmm13, xmmword ptr [{b0} + 16]",
+    "pshufb xmm13, xmmword ptr [{m}]",
+    "movdqa xmmword ptr [{w} + 16], xmm13",
+    "paddd xmm13, xmmword ptr [{k} + 16]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm2, xmm1",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm1, xmm2",
+    "movdqu xmm13, xmmword ptr [{b0} + 32]",
+    "pshufb xmm13, xmmword ptr [{m}]",
+    "movdqa xmmword ptr [{w} + 32], xmm13",
+    "paddd xmm13, xmmword ptr [{k} + 32]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm2, xmm1",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm1, xmm2",
+    "movdqu xmm13, xmmword ptr [{b0} + 48]",
+    "pshufb xmm13, xmmword ptr [{m}]",
+    "movdqa xmm9, xmm13",
+    "movdqa xmmword ptr [{w} + 48], xmm13",
+    "paddd xmm13, xmmword ptr [{k} + 48]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm2, xmm1",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm1, xmm2",
+    "lea {q}, [{w} + 32]",
+    "add {k}, 64",
+    "mov {cnt}, 12",
+    "2:",
+    "movdqa xmm13, xmmword ptr [{q} + -32]",
+    "sha256msg1 xmm13, xmmword ptr [{q} + -16]",
+    "movdqa xmm14, xmm9",
+    "palignr xmm14, xmmword ptr [{q} + 0], 4",
+    "paddd xmm13, xmm14",
+    "sha256msg2 xmm13, xmm9",
+    "movdqa xmm9, xmm13",
+    "movdqa xmmword ptr [{q} + 32], xmm13",
+    "paddd xmm13, xmmword ptr [{k}]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm2, xmm1",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm1, xmm2",
+    "add {q}, 16",
+    "add {k}, 16",
+    "dec {cnt}",
+    "jnz 2b",
+    "movdqu xmm13, xmmword ptr [{st} + 0]",
+    "paddd xmm1, xmm13",
+    "movdqu xmmword ptr [{st} + 0], xmm1",
+    "movdqu xmm14, xmmword ptr [{st} + 16]",
+    "paddd xmm2, xmm14",
+    "movdqu xmmword ptr [{st} + 16], xmm2",
+    // END ROUNDS 1
+);
+
+kernel!(
+    /// Compresses one block into each of 2 states (kernel layout), interleaved.
+    compress_2,
+    2,
+    [b0, b1],
+    // BEGIN ROUNDS 2
+    "movdqu xmm1, xmmword ptr [{st} + 0]",
+    "movdqu xmm2, xmmword ptr [{st} + 16]",
+    "movdqu xmm3, xmmword ptr [{st} + 32]",
+    "movdqu xmm4, xmmword ptr [{st} + 48]",
+    "movdqu xmm13, xmmword ptr [{b0} + 0]",
+    "pshufb xmm13, xmmword ptr [{m}]",
+    "movdqa xmmword ptr [{w} + 0], xmm13",
+    "paddd xmm13, xmmword ptr [{k} + 0]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm2, xmm1",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm1, xmm2",
+    "movdqu xmm15, xmmword ptr [{b1} + 0]",
+    "pshufb xmm15, xmmword ptr [{m}]",
+    "movdqa xmmword ptr [{w} + 16], xmm15",
+    "paddd xmm15, xmmword ptr [{k} + 0]",
+    "movdqa xmm0, xmm15",
+    "sha256rnds2 xmm4, xmm3",
+    "pshufd xmm0, xmm15, 0x0e",
+    "sha256rnds2 xmm3, xmm4",
+    "movdqu xmm13, xmmword ptr [{b0} + 16]",
+    "pshufb xmm13, xmmword ptr [{m}]",
+    "movdqa xmmword ptr [{w} + 32], xmm13",
+    "paddd xmm13, xmmword ptr [{k} + 16]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm2, xmm1",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm1, xmm2",
+    "movdqu xmm15, xmmword ptr [{b1} + 16]",
+    "pshufb xmm15, xmmword ptr [{m}]",
+    "movdqa xmmword ptr [{w} + 48], xmm15",
+    "paddd xmm15, xmmword ptr [{k} + 16]",
+    "movdqa xmm0, xmm15",
+    "sha256rnds2 xmm4, xmm3",
+    "pshufd xmm0, xmm15, 0x0e",
+    "sha256rnds2 xmm3, xmm4",
+    "movdqu xmm13, xmmword ptr [{b0} + 32]",
+    "pshufb xmm13, xmmword ptr [{m}]",
+    "movdqa xmmword ptr [{w} + 64], xmm13",
+    "paddd xmm13, xmmword ptr [{k} + 32]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm2, xmm1",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm1, xmm2",
+    "movdqu xmm15, xmmword ptr [{b1} + 32]",
+    "pshufb xmm15, xmmword ptr [{m}]",
+    "movdqa xmmword ptr [{w} + 80], xmm15",
+    "paddd xmm15, xmmword ptr [{k} + 32]",
+    "movdqa xmm0, xmm15",
+    "sha256rnds2 xmm4, xmm3",
+    "pshufd xmm0, xmm15, 0x0e",
+    "sha256rnds2 xmm3, xmm4",
+    "movdqu xmm13, xmmword ptr [{b0} + 48]",
+    "pshufb xmm13, xmmword ptr [{m}]",
+    "movdqa xmm9, xmm13",
+    "movdqa xmmword ptr [{w} + 96], xmm13",
+    "paddd xmm13, xmmword ptr [{k} + 48]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm2, xmm1",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm1, xmm2",
+    "movdqu xmm15, xmmword ptr [{b1} + 48]",
+    "pshufb xmm15, xmmword ptr [{m}]",
+    "movdqa xmm10, xmm15",
+    "movdqa xmmword ptr [{w} + 112], xmm15",
+    "paddd xmm15, xmmword ptr [{k} + 48]",
+    "movdqa xmm0, xmm15",
+    "sha256rnds2 xmm4, xmm3",
+    "pshufd xmm0, xmm15, 0x0e",
+    "sha256rnds2 xmm3, xmm4",
+    "lea {q}, [{w} + 64]",
+    "add {k}, 64",
+    "mov {cnt}, 12",
+    "2:",
+    "movdqa xmm13, xmmword ptr [{q} + -64]",
+    "sha256msg1 xmm13, xmmword ptr [{q} + -32]",
+    "movdqa xmm14, xmm9",
+    "palignr xmm14, xmmword ptr [{q} + 0], 4",
+    "paddd xmm13, xmm14",
+    "sha256msg2 xmm13, xmm9",
+    "movdqa xmm9, xmm13",
+    "movdqa xmmword ptr [{q} + 64], xmm13",
+    "paddd xmm13, xmmword ptr [{k}]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm2, xmm1",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm1, xmm2",
+    "movdqa xmm15, xmmword ptr [{q} + -48]",
+    "sha256msg1 xmm15, xmmword ptr [{q} + -16]",
+    "movdqa xmm14, xmm10",
+    "palignr xmm14, xmmword ptr [{q} + 16], 4",
+    "paddd xmm15, xmm14",
+    "sha256msg2 xmm15, xmm10",
+    "movdqa xmm10, xmm15",
+    "movdqa xmmword ptr [{q} + 80], xmm15",
+    "paddd xmm15, xmmword ptr [{k}]",
+    "movdqa xmm0, xmm15",
+    "sha256rnds2 xmm4, xmm3",
+    "pshufd xmm0, xmm15, 0x0e",
+    "sha256rnds2 xmm3, xmm4",
+    "add {q}, 32",
+    "add {k}, 16",
+    "dec {cnt}",
+    "jnz 2b",
+    "movdqu xmm13, xmmword ptr [{st} + 0]",
+    "paddd xmm1, xmm13",
+    "movdqu xmmword ptr [{st} + 0], xmm1",
+    "movdqu xmm14, xmmword ptr [{st} + 16]",
+    "paddd xmm2, xmm14",
+    "movdqu xmmword ptr [{st} + 16], xmm2",
+    "movdqu xmm13, xmmword ptr [{st} + 32]",
+    "paddd xmm3, xmm13",
+    "movdqu xmmword ptr [{st} + 32], xmm3",
+    "movdqu xmm14, xmmword ptr [{st} + 48]",
+    "paddd xmm4, xmm14",
+    "movdqu xmmword ptr [{st} + 48], xmm4",
+    // END ROUNDS 2
+);
+
+kernel!(
+    /// Compresses one block into each of 3 states (kernel layout), interleaved.
+    compress_3,
+    3,
+    [b0, b1, b2],
+    // BEGIN ROUNDS 3
+    "movdqu xmm1, xmmword ptr [{st} + 0]",
+    "movdqu xmm2, xmmword ptr [{st} + 16]",
+    "movdqu xmm3, xmmword ptr [{st} + 32]",
+    "movdqu xmm4, xmmword ptr [{st} + 48]",
+    "movdqu xmm5, xmmword ptr [{st} + 64]",
+    "movdqu xmm6, xmmword ptr [{st} + 80]",
+    "movdqu xmm13, xmmword ptr [{b0} + 0]",
+    "pshufb xmm13, xmmword ptr [{m}]",
+    "movdqa xmmword ptr [{w} + 0], xmm13",
+    "paddd xmm13, xmmword ptr [{k} + 0]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm2, xmm1",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm1, xmm2",
+    "movdqu xmm15, xmmword ptr [{b1} + 0]",
+    "pshufb xmm15, xmmword ptr [{m}]",
+    "movdqa xmmword ptr [{w} + 16], xmm15",
+    "paddd xmm15, xmmword ptr [{k} + 0]",
+    "movdqa xmm0, xmm15",
+    "sha256rnds2 xmm4, xmm3",
+    "pshufd xmm0, xmm15, 0x0e",
+    "sha256rnds2 xmm3, xmm4",
+    "movdqu xmm13, xmmword ptr [{b2} + 0]",
+    "pshufb xmm13, xmmword ptr [{m}]",
+    "movdqa xmmword ptr [{w} + 32], xmm13",
+    "paddd xmm13, xmmword ptr [{k} + 0]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm6, xmm5",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm5, xmm6",
+    "movdqu xmm13, xmmword ptr [{b0} + 16]",
+    "pshufb xmm13, xmmword ptr [{m}]",
+    "movdqa xmmword ptr [{w} + 48], xmm13",
+    "paddd xmm13, xmmword ptr [{k} + 16]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm2, xmm1",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm1, xmm2",
+    "movdqu xmm15, xmmword ptr [{b1} + 16]",
+    "pshufb xmm15, xmmword ptr [{m}]",
+    "movdqa xmmword ptr [{w} + 64], xmm15",
+    "paddd xmm15, xmmword ptr [{k} + 16]",
+    "movdqa xmm0, xmm15",
+    "sha256rnds2 xmm4, xmm3",
+    "pshufd xmm0, xmm15, 0x0e",
+    "sha256rnds2 xmm3, xmm4",
+    "movdqu xmm13, xmmword ptr [{b2} + 16]",
+    "pshufb xmm13, xmmword ptr [{m}]",
+    "movdqa xmmword ptr [{w} + 80], xmm13",
+    "paddd xmm13, xmmword ptr [{k} + 16]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm6, xmm5",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm5, xmm6",
+    "movdqu xmm13, xmmword ptr [{b0} + 32]",
+    "pshufb xmm13, xmmword ptr [{m}]",
+    "movdqa xmmword ptr [{w} + 96], xmm13",
+    "paddd xmm13, xmmword ptr [{k} + 32]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm2, xmm1",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm1, xmm2",
+    "movdqu xmm15, xmmword ptr [{b1} + 32]",
+    "pshufb xmm15, xmmword ptr [{m}]",
+    "movdqa xmmword ptr [{w} + 112], xmm15",
+    "paddd xmm15, xmmword ptr [{k} + 32]",
+    "movdqa xmm0, xmm15",
+    "sha256rnds2 xmm4, xmm3",
+    "pshufd xmm0, xmm15, 0x0e",
+    "sha256rnds2 xmm3, xmm4",
+    "movdqu xmm13, xmmword ptr [{b2} + 32]",
+    "pshufb xmm13, xmmword ptr [{m}]",
+    "movdqa xmmword ptr [{w} + 128], xmm13",
+    "paddd xmm13, xmmword ptr [{k} + 32]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm6, xmm5",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm5, xmm6",
+    "movdqu xmm13, xmmword ptr [{b0} + 48]",
+    "pshufb xmm13, xmmword ptr [{m}]",
+    "movdqa xmm9, xmm13",
+    "movdqa xmmword ptr [{w} + 144], xmm13",
+    "paddd xmm13, xmmword ptr [{k} + 48]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm2, xmm1",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm1, xmm2",
+    "movdqu xmm15, xmmword ptr [{b1} + 48]",
+    "pshufb xmm15, xmmword ptr [{m}]",
+    "movdqa xmm10, xmm15",
+    "movdqa xmmword ptr [{w} + 160], xmm15",
+    "paddd xmm15, xmmword ptr [{k} + 48]",
+    "movdqa xmm0, xmm15",
+    "sha256rnds2 xmm4, xmm3",
+    "pshufd xmm0, xmm15, 0x0e",
+    "sha256rnds2 xmm3, xmm4",
+    "movdqu xmm13, xmmword ptr [{b2} + 48]",
+    "pshufb xmm13, xmmword ptr [{m}]",
+    "movdqa xmm11, xmm13",
+    "movdqa xmmword ptr [{w} + 176], xmm13",
+    "paddd xmm13, xmmword ptr [{k} + 48]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm6, xmm5",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm5, xmm6",
+    "lea {q}, [{w} + 96]",
+    "add {k}, 64",
+    "mov {cnt}, 12",
+    "2:",
+    "movdqa xmm13, xmmword ptr [{q} + -96]",
+    "sha256msg1 xmm13, xmmword ptr [{q} + -48]",
+    "movdqa xmm14, xmm9",
+    "palignr xmm14, xmmword ptr [{q} + 0], 4",
+    "paddd xmm13, xmm14",
+    "sha256msg2 xmm13, xmm9",
+    "movdqa xmm9, xmm13",
+    "movdqa xmmword ptr [{q} + 96], xmm13",
+    "paddd xmm13, xmmword ptr [{k}]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm2, xmm1",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm1, xmm2",
+    "movdqa xmm15, xmmword ptr [{q} + -80]",
+    "sha256msg1 xmm15, xmmword ptr [{q} + -32]",
+    "movdqa xmm14, xmm10",
+    "palignr xmm14, xmmword ptr [{q} + 16], 4",
+    "paddd xmm15, xmm14",
+    "sha256msg2 xmm15, xmm10",
+    "movdqa xmm10, xmm15",
+    "movdqa xmmword ptr [{q} + 112], xmm15",
+    "paddd xmm15, xmmword ptr [{k}]",
+    "movdqa xmm0, xmm15",
+    "sha256rnds2 xmm4, xmm3",
+    "pshufd xmm0, xmm15, 0x0e",
+    "sha256rnds2 xmm3, xmm4",
+    "movdqa xmm13, xmmword ptr [{q} + -64]",
+    "sha256msg1 xmm13, xmmword ptr [{q} + -16]",
+    "movdqa xmm14, xmm11",
+    "palignr xmm14, xmmword ptr [{q} + 32], 4",
+    "paddd xmm13, xmm14",
+    "sha256msg2 xmm13, xmm11",
+    "movdqa xmm11, xmm13",
+    "movdqa xmmword ptr [{q} + 128], xmm13",
+    "paddd xmm13, xmmword ptr [{k}]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm6, xmm5",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm5, xmm6",
+    "add {q}, 48",
+    "add {k}, 16",
+    "dec {cnt}",
+    "jnz 2b",
+    "movdqu xmm13, xmmword ptr [{st} + 0]",
+    "paddd xmm1, xmm13",
+    "movdqu xmmword ptr [{st} + 0], xmm1",
+    "movdqu xmm14, xmmword ptr [{st} + 16]",
+    "paddd xmm2, xmm14",
+    "movdqu xmmword ptr [{st} + 16], xmm2",
+    "movdqu xmm13, xmmword ptr [{st} + 32]",
+    "paddd xmm3, xmm13",
+    "movdqu xmmword ptr [{st} + 32], xmm3",
+    "movdqu xmm14, xmmword ptr [{st} + 48]",
+    "paddd xmm4, xmm14",
+    "movdqu xmmword ptr [{st} + 48], xmm4",
+    "movdqu xmm13, xmmword ptr [{st} + 64]",
+    "paddd xmm5, xmm13",
+    "movdqu xmmword ptr [{st} + 64], xmm5",
+    "movdqu xmm14, xmmword ptr [{st} + 80]",
+    "paddd xmm6, xmm14",
+    "movdqu xmmword ptr [{st} + 80], xmm6",
+    // END ROUNDS 3
+);
+
+kernel!(
+    /// Compresses one block into each of 4 states (kernel layout), interleaved.
+    compress_4,
+    4,
+    [b0, b1, b2, b3],
+    // BEGIN ROUNDS 4
+    "movdqu xmm1, xmmword ptr [{st} + 0]",
+    "movdqu xmm2, xmmword ptr [{st} + 16]",
+    "movdqu xmm3, xmmword ptr [{st} + 32]",
+    "movdqu xmm4, xmmword ptr [{st} + 48]",
+    "movdqu xmm5, xmmword ptr [{st} + 64]",
+    "movdqu xmm6, xmmword ptr [{st} + 80]",
+    "movdqu xmm7, xmmword ptr [{st} + 96]",
+    "movdqu xmm8, xmmword ptr [{st} + 112]",
+    "movdqu xmm13, xmmword ptr [{b0} + 0]",
+    "pshufb xmm13, xmmword ptr [{m}]",
+    "movdqa xmmword ptr [{w} + 0], xmm13",
+    "paddd xmm13, xmmword ptr [{k} + 0]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm2, xmm1",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm1, xmm2",
+    "movdqu xmm15, xmmword ptr [{b1} + 0]",
+    "pshufb xmm15, xmmword ptr [{m}]",
+    "movdqa xmmword ptr [{w} + 16], xmm15",
+    "paddd xmm15, xmmword ptr [{k} + 0]",
+    "movdqa xmm0, xmm15",
+    "sha256rnds2 xmm4, xmm3",
+    "pshufd xmm0, xmm15, 0x0e",
+    "sha256rnds2 xmm3, xmm4",
+    "movdqu xmm13, xmmword ptr [{b2} + 0]",
+    "pshufb xmm13, xmmword ptr [{m}]",
+    "movdqa xmmword ptr [{w} + 32], xmm13",
+    "paddd xmm13, xmmword ptr [{k} + 0]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm6, xmm5",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm5, xmm6",
+    "movdqu xmm15, xmmword ptr [{b3} + 0]",
+    "pshufb xmm15, xmmword ptr [{m}]",
+    "movdqa xmmword ptr [{w} + 48], xmm15",
+    "paddd xmm15, xmmword ptr [{k} + 0]",
+    "movdqa xmm0, xmm15",
+    "sha256rnds2 xmm8, xmm7",
+    "pshufd xmm0, xmm15, 0x0e",
+    "sha256rnds2 xmm7, xmm8",
+    "movdqu xmm13, xmmword ptr [{b0} + 16]",
+    "pshufb xmm13, xmmword ptr [{m}]",
+    "movdqa xmmword ptr [{w} + 64], xmm13",
+    "paddd xmm13, xmmword ptr [{k} + 16]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm2, xmm1",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm1, xmm2",
+    "movdqu xmm15, xmmword ptr [{b1} + 16]",
+    "pshufb xmm15, xmmword ptr [{m}]",
+    "movdqa xmmword ptr [{w} + 80], xmm15",
+    "paddd xmm15, xmmword ptr [{k} + 16]",
+    "movdqa xmm0, xmm15",
+    "sha256rnds2 xmm4, xmm3",
+    "pshufd xmm0, xmm15, 0x0e",
+    "sha256rnds2 xmm3, xmm4",
+    "movdqu xmm13, xmmword ptr [{b2} + 16]",
+    "pshufb xmm13, xmmword ptr [{m}]",
+    "movdqa xmmword ptr [{w} + 96], xmm13",
+    "paddd xmm13, xmmword ptr [{k} + 16]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm6, xmm5",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm5, xmm6",
+    "movdqu xmm15, xmmword ptr [{b3} + 16]",
+    "pshufb xmm15, xmmword ptr [{m}]",
+    "movdqa xmmword ptr [{w} + 112], xmm15",
+    "paddd xmm15, xmmword ptr [{k} + 16]",
+    "movdqa xmm0, xmm15",
+    "sha256rnds2 xmm8, xmm7",
+    "pshufd xmm0, xmm15, 0x0e",
+    "sha256rnds2 xmm7, xmm8",
+    "movdqu xmm13, xmmword ptr [{b0} + 32]",
+    "pshufb xmm13, xmmword ptr [{m}]",
+    "movdqa xmmword ptr [{w} + 128], xmm13",
+    "paddd xmm13, xmmword ptr [{k} + 32]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm2, xmm1",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm1, xmm2",
+    "movdqu xmm15, xmmword ptr [{b1} + 32]",
+    "pshufb xmm15, xmmword ptr [{m}]",
+    "movdqa xmmword ptr [{w} + 144], xmm15",
+    "paddd xmm15, xmmword ptr [{k} + 32]",
+    "movdqa xmm0, xmm15",
+    "sha256rnds2 xmm4, xmm3",
+    "pshufd xmm0, xmm15, 0x0e",
+    "sha256rnds2 xmm3, xmm4",
+    "movdqu xmm13, xmmword ptr [{b2} + 32]",
+    "pshufb xmm13, xmmword ptr [{m}]",
+    "movdqa xmmword ptr [{w} + 160], xmm13",
+    "paddd xmm13, xmmword ptr [{k} + 32]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm6, xmm5",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm5, xmm6",
+    "movdqu xmm15, xmmword ptr [{b3} + 32]",
+    "pshufb xmm15, xmmword ptr [{m}]",
+    "movdqa xmmword ptr [{w} + 176], xmm15",
+    "paddd xmm15, xmmword ptr [{k} + 32]",
+    "movdqa xmm0, xmm15",
+    "sha256rnds2 xmm8, xmm7",
+    "pshufd xmm0, xmm15, 0x0e",
+    "sha256rnds2 xmm7, xmm8",
+    "movdqu xmm13, xmmword ptr [{b0} + 48]",
+    "pshufb xmm13, xmmword ptr [{m}]",
+    "movdqa xmm9, xmm13",
+    "movdqa xmmword ptr [{w} + 192], xmm13",
+    "paddd xmm13, xmmword ptr [{k} + 48]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm2, xmm1",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm1, xmm2",
+    "movdqu xmm15, xmmword ptr [{b1} + 48]",
+    "pshufb xmm15, xmmword ptr [{m}]",
+    "movdqa xmm10, xmm15",
+    "movdqa xmmword ptr [{w} + 208], xmm15",
+    "paddd xmm15, xmmword ptr [{k} + 48]",
+    "movdqa xmm0, xmm15",
+    "sha256rnds2 xmm4, xmm3",
+    "pshufd xmm0, xmm15, 0x0e",
+    "sha256rnds2 xmm3, xmm4",
+    "movdqu xmm13, xmmword ptr [{b2} + 48]",
+    "pshufb xmm13, xmmword ptr [{m}]",
+    "movdqa xmm11, xmm13",
+    "movdqa xmmword ptr [{w} + 224], xmm13",
+    "paddd xmm13, xmmword ptr [{k} + 48]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm6, xmm5",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm5, xmm6",
+    "movdqu xmm15, xmmword ptr [{b3} + 48]",
+    "pshufb xmm15, xmmword ptr [{m}]",
+    "movdqa xmm12, xmm15",
+    "movdqa xmmword ptr [{w} + 240], xmm15",
+    "paddd xmm15, xmmword ptr [{k} + 48]",
+    "movdqa xmm0, xmm15",
+    "sha256rnds2 xmm8, xmm7",
+    "pshufd xmm0, xmm15, 0x0e",
+    "sha256rnds2 xmm7, xmm8",
+    "lea {q}, [{w} + 128]",
+    "add {k}, 64",
+    "mov {cnt}, 12",
+    "2:",
+    "movdqa xmm13, xmmword ptr [{q} + -128]",
+    "sha256msg1 xmm13, xmmword ptr [{q} + -64]",
+    "movdqa xmm14, xmm9",
+    "palignr xmm14, xmmword ptr [{q} + 0], 4",
+    "paddd xmm13, xmm14",
+    "sha256msg2 xmm13, xmm9",
+    "movdqa xmm9, xmm13",
+    "movdqa xmmword ptr [{q} + 128], xmm13",
+    "paddd xmm13, xmmword ptr [{k}]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm2, xmm1",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm1, xmm2",
+    "movdqa xmm15, xmmword ptr [{q} + -112]",
+    "sha256msg1 xmm15, xmmword ptr [{q} + -48]",
+    "movdqa xmm14, xmm10",
+    "palignr xmm14, xmmword ptr [{q} + 16], 4",
+    "paddd xmm15, xmm14",
+    "sha256msg2 xmm15, xmm10",
+    "movdqa xmm10, xmm15",
+    "movdqa xmmword ptr [{q} + 144], xmm15",
+    "paddd xmm15, xmmword ptr [{k}]",
+    "movdqa xmm0, xmm15",
+    "sha256rnds2 xmm4, xmm3",
+    "pshufd xmm0, xmm15, 0x0e",
+    "sha256rnds2 xmm3, xmm4",
+    "movdqa xmm13, xmmword ptr [{q} + -96]",
+    "sha256msg1 xmm13, xmmword ptr [{q} + -32]",
+    "movdqa xmm14, xmm11",
+    "palignr xmm14, xmmword ptr [{q} + 32], 4",
+    "paddd xmm13, xmm14",
+    "sha256msg2 xmm13, xmm11",
+    "movdqa xmm11, xmm13",
+    "movdqa xmmword ptr [{q} + 160], xmm13",
+    "paddd xmm13, xmmword ptr [{k}]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm6, xmm5",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm5, xmm6",
+    "movdqa xmm15, xmmword ptr [{q} + -80]",
+    "sha256msg1 xmm15, xmmword ptr [{q} + -16]",
+    "movdqa xmm14, xmm12",
+    "palignr xmm14, xmmword ptr [{q} + 48], 4",
+    "paddd xmm15, xmm14",
+    "sha256msg2 xmm15, xmm12",
+    "movdqa xmm12, xmm15",
+    "movdqa xmmword ptr [{q} + 176], xmm15",
+    "paddd xmm15, xmmword ptr [{k}]",
+    "movdqa xmm0, xmm15",
+    "sha256rnds2 xmm8, xmm7",
+    "pshufd xmm0, xmm15, 0x0e",
+    "sha256rnds2 xmm7, xmm8",
+    "add {q}, 64",
+    "add {k}, 16",
+    "dec {cnt}",
+    "jnz 2b",
+    "movdqu xmm13, xmmword ptr [{st} + 0]",
+    "paddd xmm1, xmm13",
+    "movdqu xmmword ptr [{st} + 0], xmm1",
+    "movdqu xmm14, xmmword ptr [{st} + 16]",
+    "paddd xmm2, xmm14",
+    "movdqu xmmword ptr [{st} + 16], xmm2",
+    "movdqu xmm13, xmmword ptr [{st} + 32]",
+    "paddd xmm3, xmm13",
+    "movdqu xmmword ptr [{st} + 32], xmm3",
+    "movdqu xmm14, xmmword ptr [{st} + 48]",
+    "paddd xmm4, xmm14",
+    "movdqu xmmword ptr [{st} + 48], xmm4",
+    "movdqu xmm13, xmmword ptr [{st} + 64]",
+    "paddd xmm5, xmm13",
+    "movdqu xmmword ptr [{st} + 64], xmm5",
+    "movdqu xmm14, xmmword ptr [{st} + 80]",
+    "paddd xmm6, xmm14",
+    "movdqu xmmword ptr [{st} + 80], xmm6",
+    "movdqu xmm13, xmmword ptr [{st} + 96]",
+    "paddd xmm7, xmm13",
+    "movdqu xmmword ptr [{st} + 96], xmm7",
+    "movdqu xmm14, xmmword ptr [{st} + 112]",
+    "paddd xmm8, xmm14",
+    "movdqu xmmword ptr [{st} + 112], xmm8",
+    // END ROUNDS 4
+);
+
+macro_rules! outer_kernel {
+    ($(#[$doc:meta])* $name:ident, $n:literal, [$($o:ident),+], $($line:literal,)+) => {
+        $(#[$doc])*
+        ///
+        /// # Safety
+        /// The CPU must support SHA-NI and SSE4.1 (the SHA-NI proof token checks both).
+        #[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
+        pub(super) unsafe fn $name(states: &mut [[u32; 8]; $n], outer: &[&[u32; 8]; $n]) {
+            let mut w = MaybeUninit::<[__m128i; 16 * $n]>::uninit();
+            let [$($o),+] = *outer;
+            // SAFETY: the template reads and writes 32 bytes per state, reads 32 bytes per
+            // outer key state (all in bounds of the references) and the aligned words of `K`
+            // and `OUTER_PAD`, and writes `w` (16-byte aligned as `__m128i`, every word
+            // written before it is read). Every xmm register it touches is declared clobbered.
+            unsafe {
+                asm!(
+                    $($line),+,
+                    st = in(reg) states.as_mut_ptr(),
+                    w = in(reg) w.as_mut_ptr(),
+                    k = inout(reg) K.0.as_ptr() => _,
+                    q = out(reg) _,
+                    cnt = out(reg) _,
+                    pad = in(reg) OUTER_PAD.0.as_ptr(),
+                    $($o = in(reg) $o.as_ptr(),)+
+                    out("xmm0") _, out("xmm1") _, out("xmm2") _, out("xmm3") _,
+                    out("xmm4") _, out("xmm5") _, out("xmm6") _, out("xmm7") _,
+                    out("xmm8") _, out("xmm9") _, out("xmm10") _, out("xmm11") _,
+                    out("xmm12") _, out("xmm13") _, out("xmm14") _, out("xmm15") _,
+                    options(nostack),
+                );
+            }
+        }
+    };
+}
+
+outer_kernel!(
+    /// The HMAC outer hash of one state: `states` holds inner digests (kernel layout)
+    /// and receives the outer hashes (kernel layout); `outer` are the outer key states
+    /// (standard order). The digest becomes the message inside registers, never stored as bytes.
+    compress_outer_1,
+    1,
+    [o0],
+    // BEGIN OUTER 1
+    "movdqu xmm13, xmmword ptr [{st} + 0]",
+    "movdqu xmm14, xmmword ptr [{st} + 16]",
+    "pshufd xmm13, xmm13, 0x1b",
+    "pshufd xmm14, xmm14, 0x1b",
+    "movdqa xmm15, xmm13",
+    "punpcklqdq xmm13, xmm14",
+    "punpckhqdq xmm15, xmm14",
+    "movdqa xmmword ptr [{w} + 0], xmm13",
+    "movdqa xmmword ptr [{w} + 16], xmm15",
+    "movdqa xmm13, xmmword ptr [{pad}]",
+    "movdqa xmmword ptr [{w} + 32], xmm13",
+    "movdqa xmm13, xmmword ptr [{pad} + 16]",
+    "movdqa xmmword ptr [{w} + 48], xmm13",
+    "movdqa xmm9, xmm13",
+    "movdqu xmm13, xmmword ptr [{o0}]",
+    "movdqu xmm2, xmmword ptr [{o0} + 16]",
+    "pshufd xmm13, xmm13, 0xb1",
+    "pshufd xmm2, xmm2, 0x1b",
+    "movdqa xmm1, xmm13",
+    "palignr xmm1, xmm2, 8",
+    "pblendw xmm2, xmm13, 0xf0",
+    "movdqa xmm13, xmmword ptr [{w} + 0]",
+    "paddd xmm13, xmmword ptr [{k} + 0]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm2, xmm1",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm1, xmm2",
+    "movdqa xmm13, xmmword ptr [{w} + 16]",
+    "paddd xmm13, xmmword ptr [{k} + 16]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm2, xmm1",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm1, xmm2",
+    "movdqa xmm13, xmmword ptr [{w} + 32]",
+    "paddd xmm13, xmmword ptr [{k} + 32]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm2, xmm1",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm1, xmm2",
+    "movdqa xmm13, xmmword ptr [{w} + 48]",
+    "paddd xmm13, xmmword ptr [{k} + 48]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm2, xmm1",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm1, xmm2",
+    "lea {q}, [{w} + 32]",
+    "add {k}, 64",
+    "mov {cnt}, 12",
+    "2:",
+    "movdqa xmm13, xmmword ptr [{q} + -32]",
+    "sha256msg1 xmm13, xmmword ptr [{q} + -16]",
+    "movdqa xmm14, xmm9",
+    "palignr xmm14, xmmword ptr [{q} + 0], 4",
+    "paddd xmm13, xmm14",
+    "sha256msg2 xmm13, xmm9",
+    "movdqa xmm9, xmm13",
+    "movdqa xmmword ptr [{q} + 32], xmm13",
+    "paddd xmm13, xmmword ptr [{k}]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm2, xmm1",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm1, xmm2",
+    "add {q}, 16",
+    "add {k}, 16",
+    "dec {cnt}",
+    "jnz 2b",
+    "movdqu xmm15, xmmword ptr [{o0}]",
+    "movdqu xmm14, xmmword ptr [{o0} + 16]",
+    "pshufd xmm15, xmm15, 0xb1",
+    "pshufd xmm14, xmm14, 0x1b",
+    "movdqa xmm13, xmm15",
+    "palignr xmm13, xmm14, 8",
+    "pblendw xmm14, xmm15, 0xf0",
+    "paddd xmm1, xmm13",
+    "movdqu xmmword ptr [{st} + 0], xmm1",
+    "paddd xmm2, xmm14",
+    "movdqu xmmword ptr [{st} + 16], xmm2",
+    // END OUTER 1
+);
+
+outer_kernel!(
+    /// The HMAC outer hash of 2 states: `states` holds inner digests (kernel layout)
+    /// and receives the outer hashes (kernel layout); `outer` are the outer key states
+    /// (standard order). The digest becomes the message inside registers, never stored as bytes.
+    compress_outer_2,
+    2,
+    [o0, o1],
+    // BEGIN OUTER 2
+    "movdqu xmm13, xmmword ptr [{st} + 0]",
+    "movdqu xmm14, xmmword ptr [{st} + 16]",
+    "pshufd xmm13, xmm13, 0x1b",
+    "pshufd xmm14, xmm14, 0x1b",
+    "movdqa xmm15, xmm13",
+    "punpcklqdq xmm13, xmm14",
+    "punpckhqdq xmm15, xmm14",
+    "movdqa xmmword ptr [{w} + 0], xmm13",
+    "movdqa xmmword ptr [{w} + 32], xmm15",
+    "movdqa xmm13, xmmword ptr [{pad}]",
+    "movdqa xmmword ptr [{w} + 64], xmm13",
+    "movdqa xmm13, xmmword ptr [{pad} + 16]",
+    "movdqa xmmword ptr [{w} + 96], xmm13",
+    "movdqa xmm9, xmm13",
+    "movdqu xmm13, xmmword ptr [{o0}]",
+    "movdqu xmm2, xmmword ptr [{o0} + 16]",
+    "pshufd xmm13, xmm13, 0xb1",
+    "pshufd xmm2, xmm2, 0x1b",
+    "movdqa xmm1, xmm13",
+    "palignr xmm1, xmm2, 8",
+    "pblendw xmm2, xmm13, 0xf0",
+    "movdqu xmm13, xmmword ptr [{st} + 32]",
+    "movdqu xmm14, xmmword ptr [{st} + 48]",
+    "pshufd xmm13, xmm13, 0x1b",
+    "pshufd xmm14, xmm14, 0x1b",
+    "movdqa xmm15, xmm13",
+    "punpcklqdq xmm13, xmm14",
+    "punpckhqdq xmm15, xmm14",
+    "movdqa xmmword ptr [{w} + 16], xmm13",
+    "movdqa xmmword ptr [{w} + 48], xmm15",
+    "movdqa xmm13, xmmword ptr [{pad}]",
+    "movdqa xmmword ptr [{w} + 80], xmm13",
+    "movdqa xmm13, xmmword ptr [{pad} + 16]",
+    "movdqa xmmword ptr [{w} + 112], xmm13",
+    "movdqa xmm10, xmm13",
+    "movdqu xmm13, xmmword ptr [{o1}]",
+    "movdqu xmm4, xmmword ptr [{o1} + 16]",
+    "pshufd xmm13, xmm13, 0xb1",
+    "pshufd xmm4, xmm4, 0x1b",
+    "movdqa xmm3, xmm13",
+    "palignr xmm3, xmm4, 8",
+    "pblendw xmm4, xmm13, 0xf0",
+    "movdqa xmm13, xmmword ptr [{w} + 0]",
+    "paddd xmm13, xmmword ptr [{k} + 0]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm2, xmm1",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm1, xmm2",
+    "movdqa xmm15, xmmword ptr [{w} + 16]",
+    "paddd xmm15, xmmword ptr [{k} + 0]",
+    "movdqa xmm0, xmm15",
+    "sha256rnds2 xmm4, xmm3",
+    "pshufd xmm0, xmm15, 0x0e",
+    "sha256rnds2 xmm3, xmm4",
+    "movdqa xmm13, xmmword ptr [{w} + 32]",
+    "paddd xmm13, xmmword ptr [{k} + 16]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm2, xmm1",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm1, xmm2",
+    "movdqa xmm15, xmmword ptr [{w} + 48]",
+    "paddd xmm15, xmmword ptr [{k} + 16]",
+    "movdqa xmm0, xmm15",
+    "sha256rnds2 xmm4, xmm3",
+    "pshufd xmm0, xmm15, 0x0e",
+    "sha256rnds2 xmm3, xmm4",
+    "movdqa xmm13, xmmword ptr [{w} + 64]",
+    "paddd xmm13, xmmword ptr [{k} + 32]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm2, xmm1",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm1, xmm2",
+    "movdqa xmm15, xmmword ptr [{w} + 80]",
+    "paddd xmm15, xmmword ptr [{k} + 32]",
+    "movdqa xmm0, xmm15",
+    "sha256rnds2 xmm4, xmm3",
+    "pshufd xmm0, xmm15, 0x0e",
+    "sha256rnds2 xmm3, xmm4",
+    "movdqa xmm13, xmmword ptr [{w} + 96]",
+    "paddd xmm13, xmmword ptr [{k} + 48]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm2, xmm1",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm1, xmm2",
+    "movdqa xmm15, xmmword ptr [{w} + 112]",
+    "paddd xmm15, xmmword ptr [{k} + 48]",
+    "movdqa xmm0, xmm15",
+    "sha256rnds2 xmm4, xmm3",
+    "pshufd xmm0, xmm15, 0x0e",
+    "sha256rnds2 xmm3, xmm4",
+    "lea {q}, [{w} + 64]",
+    "add {k}, 64",
+    "mov {cnt}, 12",
+    "2:",
+    "movdqa xmm13, xmmword ptr [{q} + -64]",
+    "sha256msg1 xmm13, xmmword ptr [{q} + -32]",
+    "movdqa xmm14, xmm9",
+    "palignr xmm14, xmmword ptr [{q} + 0], 4",
+    "paddd xmm13, xmm14",
+    "sha256msg2 xmm13, xmm9",
+    "movdqa xmm9, xmm13",
+    "movdqa xmmword ptr [{q} + 64], xmm13",
+    "paddd xmm13, xmmword ptr [{k}]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm2, xmm1",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm1, xmm2",
+    "movdqa xmm15, xmmword ptr [{q} + -48]",
+    "sha256msg1 xmm15, xmmword ptr [{q} + -16]",
+    "movdqa xmm14, xmm10",
+    "palignr xmm14, xmmword ptr [{q} + 16], 4",
+    "paddd xmm15, xmm14",
+    "sha256msg2 xmm15, xmm10",
+    "movdqa xmm10, xmm15",
+    "movdqa xmmword ptr [{q} + 80], xmm15",
+    "paddd xmm15, xmmword ptr [{k}]",
+    "movdqa xmm0, xmm15",
+    "sha256rnds2 xmm4, xmm3",
+    "pshufd xmm0, xmm15, 0x0e",
+    "sha256rnds2 xmm3, xmm4",
+    "add {q}, 32",
+    "add {k}, 16",
+    "dec {cnt}",
+    "jnz 2b",
+    "movdqu xmm15, xmmword ptr [{o0}]",
+    "movdqu xmm14, xmmword ptr [{o0} + 16]",
+    "pshufd xmm15, xmm15, 0xb1",
+    "pshufd xmm14, xmm14, 0x1b",
+    "movdqa xmm13, xmm15",
+    "palignr xmm13, xmm14, 8",
+    "pblendw xmm14, xmm15, 0xf0",
+    "paddd xmm1, xmm13",
+    "movdqu xmmword ptr [{st} + 0], xmm1",
+    "paddd xmm2, xmm14",
+    "movdqu xmmword ptr [{st} + 16], xmm2",
+    "movdqu xmm15, xmmword ptr [{o1}]",
+    "movdqu xmm14, xmmword ptr [{o1} + 16]",
+    "pshufd xmm15, xmm15, 0xb1",
+    "pshufd xmm14, xmm14, 0x1b",
+    "movdqa xmm13, xmm15",
+    "palignr xmm13, xmm14, 8",
+    "pblendw xmm14, xmm15, 0xf0",
+    "paddd xmm3, xmm13",
+    "movdqu xmmword ptr [{st} + 32], xmm3",
+    "paddd xmm4, xmm14",
+    "movdqu xmmword ptr [{st} + 48], xmm4",
+    // END OUTER 2
+);
+
+outer_kernel!(
+    /// The HMAC outer hash of 3 states: `states` holds inner digests (kernel layout)
+    /// and receives the outer hashes (kernel layout); `outer` are the outer key states
+    /// (standard order). The digest becomes the message inside registers, never stored as bytes.
+    compress_outer_3,
+    3,
+    [o0, o1, o2],
+    // BEGIN OUTER 3
+    "movdqu xmm13, xmmword ptr [{st} + 0]",
+    "movdqu xmm14, xmmword ptr [{st} + 16]",
+    "pshufd xmm13, xmm13, 0x1b",
+    "pshufd xmm14, xmm14, 0x1b",
+    "movdqa xmm15, xmm13",
+    "punpcklqdq xmm13, xmm14",
+    "punpckhqdq xmm15, xmm14",
+    "movdqa xmmword ptr [{w} + 0], xmm13",
+    "movdqa xmmword ptr [{w} + 48], xmm15",
+    "movdqa xmm13, xmmword ptr [{pad}]",
+    "movdqa xmmword ptr [{w} + 96], xmm13",
+    "movdqa xmm13, xmmword ptr [{pad} + 16]",
+    "movdqa xmmword ptr [{w} + 144], xmm13",
+    "movdqa xmm9, xmm13",
+    "movdqu xmm13, xmmword ptr [{o0}]",
+    "movdqu xmm2, xmmword ptr [{o0} + 16]",
+    "pshufd xmm13, xmm13, 0xb1",
+    "pshufd xmm2, xmm2, 0x1b",
+    "movdqa xmm1, xmm13",
+    "palignr xmm1, xmm2, 8",
+    "pblendw xmm2, xmm13, 0xf0",
+    "movdqu xmm13, xmmword ptr [{st} + 32]",
+    "movdqu xmm14, xmmword ptr [{st} + 48]",
+    "pshufd xmm13, xmm13, 0x1b",
+    "pshufd xmm14, xmm14, 0x1b",
+    "movdqa xmm15, xmm13",
+    "punpcklqdq xmm13, xmm14",
+    "punpckhqdq xmm15, xmm14",
+    "movdqa xmmword ptr [{w} + 16], xmm13",
+    "movdqa xmmword ptr [{w} + 64], xmm15",
+    "movdqa xmm13, xmmword ptr [{pad}]",
+    "movdqa xmmword ptr [{w} + 112], xmm13",
+    "movdqa xmm13, xmmword ptr [{pad} + 16]",
+    "movdqa xmmword ptr [{w} + 160], xmm13",
+    "movdqa xmm10, xmm13",
+    "movdqu xmm13, xmmword ptr [{o1}]",
+    "movdqu xmm4, xmmword ptr [{o1} + 16]",
+    "pshufd xmm13, xmm13, 0xb1",
+    "pshufd xmm4, xmm4, 0x1b",
+    "movdqa xmm3, xmm13",
+    "palignr xmm3, xmm4, 8",
+    "pblendw xmm4, xmm13, 0xf0",
+    "movdqu xmm13, xmmword ptr [{st} + 64]",
+    "movdqu xmm14, xmmword ptr [{st} + 80]",
+    "pshufd xmm13, xmm13, 0x1b",
+    "pshufd xmm14, xmm14, 0x1b",
+    "movdqa xmm15, xmm13",
+    "punpcklqdq xmm13, xmm14",
+    "punpckhqdq xmm15, xmm14",
+    "movdqa xmmword ptr [{w} + 32], xmm13",
+    "movdqa xmmword ptr [{w} + 80], xmm15",
+    "movdqa xmm13, xmmword ptr [{pad}]",
+    "movdqa xmmword ptr [{w} + 128], xmm13",
+    "movdqa xmm13, xmmword ptr [{pad} + 16]",
+    "movdqa xmmword ptr [{w} + 176], xmm13",
+    "movdqa xmm11, xmm13",
+    "movdqu xmm13, xmmword ptr [{o2}]",
+    "movdqu xmm6, xmmword ptr [{o2} + 16]",
+    "pshufd xmm13, xmm13, 0xb1",
+    "pshufd xmm6, xmm6, 0x1b",
+    "movdqa xmm5, xmm13",
+    "palignr xmm5, xmm6, 8",
+    "pblendw xmm6, xmm13, 0xf0",
+    "movdqa xmm13, xmmword ptr [{w} + 0]",
+    "paddd xmm13, xmmword ptr [{k} + 0]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm2, xmm1",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm1, xmm2",
+    "movdqa xmm15, xmmword ptr [{w} + 16]",
+    "paddd xmm15, xmmword ptr [{k} + 0]",
+    "movdqa xmm0, xmm15",
+    "sha256rnds2 xmm4, xmm3",
+    "pshufd xmm0, xmm15, 0x0e",
+    "sha256rnds2 xmm3, xmm4",
+    "movdqa xmm13, xmmword ptr [{w} + 32]",
+    "paddd xmm13, xmmword ptr [{k} + 0]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm6, xmm5",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm5, xmm6",
+    "movdqa xmm13, xmmword ptr [{w} + 48]",
+    "paddd xmm13, xmmword ptr [{k} + 16]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm2, xmm1",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm1, xmm2",
+    "movdqa xmm15, xmmword ptr [{w} + 64]",
+    "paddd xmm15, xmmword ptr [{k} + 16]",
+    "movdqa xmm0, xmm15",
+    "sha256rnds2 xmm4, xmm3",
+    "pshufd xmm0, xmm15, 0x0e",
+    "sha256rnds2 xmm3, xmm4",
+    "movdqa xmm13, xmmword ptr [{w} + 80]",
+    "paddd xmm13, xmmword ptr [{k} + 16]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm6, xmm5",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm5, xmm6",
+    "movdqa xmm13, xmmword ptr [{w} + 96]",
+    "paddd xmm13, xmmword ptr [{k} + 32]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm2, xmm1",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm1, xmm2",
+    "movdqa xmm15, xmmword ptr [{w} + 112]",
+    "paddd xmm15, xmmword ptr [{k} + 32]",
+    "movdqa xmm0, xmm15",
+    "sha256rnds2 xmm4, xmm3",
+    "pshufd xmm0, xmm15, 0x0e",
+    "sha256rnds2 xmm3, xmm4",
+    "movdqa xmm13, xmmword ptr [{w} + 128]",
+    "paddd xmm13, xmmword ptr [{k} + 32]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm6, xmm5",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm5, xmm6",
+    "movdqa xmm13, xmmword ptr [{w} + 144]",
+    "paddd xmm13, xmmword ptr [{k} + 48]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm2, xmm1",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm1, xmm2",
+    "movdqa xmm15, xmmword ptr [{w} + 160]",
+    "paddd xmm15, xmmword ptr [{k} + 48]",
+    "movdqa xmm0, xmm15",
+    "sha256rnds2 xmm4, xmm3",
+    "pshufd xmm0, xmm15, 0x0e",
+    "sha256rnds2 xmm3, xmm4",
+    "movdqa xmm13, xmmword ptr [{w} + 176]",
+    "paddd xmm13, xmmword ptr [{k} + 48]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm6, xmm5",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm5, xmm6",
+    "lea {q}, [{w} + 96]",
+    "add {k}, 64",
+    "mov {cnt}, 12",
+    "2:",
+    "movdqa xmm13, xmmword ptr [{q} + -96]",
+    "sha256msg1 xmm13, xmmword ptr [{q} + -48]",
+    "movdqa xmm14, xmm9",
+    "palignr xmm14, xmmword ptr [{q} + 0], 4",
+    "paddd xmm13, xmm14",
+    "sha256msg2 xmm13, xmm9",
+    "movdqa xmm9, xmm13",
+    "movdqa xmmword ptr [{q} + 96], xmm13",
+    "paddd xmm13, xmmword ptr [{k}]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm2, xmm1",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm1, xmm2",
+    "movdqa xmm15, xmmword ptr [{q} + -80]",
+    "sha256msg1 xmm15, xmmword ptr [{q} + -32]",
+    "movdqa xmm14, xmm10",
+    "palignr xmm14, xmmword ptr [{q} + 16], 4",
+    "paddd xmm15, xmm14",
+    "sha256msg2 xmm15, xmm10",
+    "movdqa xmm10, xmm15",
+    "movdqa xmmword ptr [{q} + 112], xmm15",
+    "paddd xmm15, xmmword ptr [{k}]",
+    "movdqa xmm0, xmm15",
+    "sha256rnds2 xmm4, xmm3",
+    "pshufd xmm0, xmm15, 0x0e",
+    "sha256rnds2 xmm3, xmm4",
+    "movdqa xmm13, xmmword ptr [{q} + -64]",
+    "sha256msg1 xmm13, xmmword ptr [{q} + -16]",
+    "movdqa xmm14, xmm11",
+    "palignr xmm14, xmmword ptr [{q} + 32], 4",
+    "paddd xmm13, xmm14",
+    "sha256msg2 xmm13, xmm11",
+    "movdqa xmm11, xmm13",
+    "movdqa xmmword ptr [{q} + 128], xmm13",
+    "paddd xmm13, xmmword ptr [{k}]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm6, xmm5",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm5, xmm6",
+    "add {q}, 48",
+    "add {k}, 16",
+    "dec {cnt}",
+    "jnz 2b",
+    "movdqu xmm15, xmmword ptr [{o0}]",
+    "movdqu xmm14, xmmword ptr [{o0} + 16]",
+    "pshufd xmm15, xmm15, 0xb1",
+    "pshufd xmm14, xmm14, 0x1b",
+    "movdqa xmm13, xmm15",
+    "palignr xmm13, xmm14, 8",
+    "pblendw xmm14, xmm15, 0xf0",
+    "paddd xmm1, xmm13",
+    "movdqu xmmword ptr [{st} + 0], xmm1",
+    "paddd xmm2, xmm14",
+    "movdqu xmmword ptr [{st} + 16], xmm2",
+    "movdqu xmm15, xmmword ptr [{o1}]",
+    "movdqu xmm14, xmmword ptr [{o1} + 16]",
+    "pshufd xmm15, xmm15, 0xb1",
+    "pshufd xmm14, xmm14, 0x1b",
+    "movdqa xmm13, xmm15",
+    "palignr xmm13, xmm14, 8",
+    "pblendw xmm14, xmm15, 0xf0",
+    "paddd xmm3, xmm13",
+    "movdqu xmmword ptr [{st} + 32], xmm3",
+    "paddd xmm4, xmm14",
+    "movdqu xmmword ptr [{st} + 48], xmm4",
+    "movdqu xmm15, xmmword ptr [{o2}]",
+    "movdqu xmm14, xmmword ptr [{o2} + 16]",
+    "pshufd xmm15, xmm15, 0xb1",
+    "pshufd xmm14, xmm14, 0x1b",
+    "movdqa xmm13, xmm15",
+    "palignr xmm13, xmm14, 8",
+    "pblendw xmm14, xmm15, 0xf0",
+    "paddd xmm5, xmm13",
+    "movdqu xmmword ptr [{st} + 64], xmm5",
+    "paddd xmm6, xmm14",
+    "movdqu xmmword ptr [{st} + 80], xmm6",
+    // END OUTER 3
+);
+
+outer_kernel!(
+    /// The HMAC outer hash of 4 states: `states` holds inner digests (kernel layout)
+    /// and receives the outer hashes (kernel layout); `outer` are the outer key states
+    /// (standard order). The digest becomes the message inside registers, never stored as bytes.
+    compress_outer_4,
+    4,
+    [o0, o1, o2, o3],
+    // BEGIN OUTER 4
+    "movdqu xmm13, xmmword ptr [{st} + 0]",
+    "movdqu xmm14, xmmword ptr [{st} + 16]",
+    "pshufd xmm13, xmm13, 0x1b",
+    "pshufd xmm14, xmm14, 0x1b",
+    "movdqa xmm15, xmm13",
+    "punpcklqdq xmm13, xmm14",
+    "punpckhqdq xmm15, xmm14",
+    "movdqa xmmword ptr [{w} + 0], xmm13",
+    "movdqa xmmword ptr [{w} + 64], xmm15",
+    "movdqa xmm13, xmmword ptr [{pad}]",
+    "movdqa xmmword ptr [{w} + 128], xmm13",
+    "movdqa xmm13, xmmword ptr [{pad} + 16]",
+    "movdqa xmmword ptr [{w} + 192], xmm13",
+    "movdqa xmm9, xmm13",
+    "movdqu xmm13, xmmword ptr [{o0}]",
+    "movdqu xmm2, xmmword ptr [{o0} + 16]",
+    "pshufd xmm13, xmm13, 0xb1",
+    "pshufd xmm2, xmm2, 0x1b",
+    "movdqa xmm1, xmm13",
+    "palignr xmm1, xmm2, 8",
+    "pblendw xmm2, xmm13, 0xf0",
+    "movdqu xmm13, xmmword ptr [{st} + 32]",
+    "movdqu xmm14, xmmword ptr [{st} + 48]",
+    "pshufd xmm13, xmm13, 0x1b",
+    "pshufd xmm14, xmm14, 0x1b",
+    "movdqa xmm15, xmm13",
+    "punpcklqdq xmm13, xmm14",
+    "punpckhqdq xmm15, xmm14",
+    "movdqa xmmword ptr [{w} + 16], xmm13",
+    "movdqa xmmword ptr [{w} + 80], xmm15",
+    "movdqa xmm13, xmmword ptr [{pad}]",
+    "movdqa xmmword ptr [{w} + 144], xmm13",
+    "movdqa xmm13, xmmword ptr [{pad} + 16]",
+    "movdqa xmmword ptr [{w} + 208], xmm13",
+    "movdqa xmm10, xmm13",
+    "movdqu xmm13, xmmword ptr [{o1}]",
+    "movdqu xmm4, xmmword ptr [{o1} + 16]",
+    "pshufd xmm13, xmm13, 0xb1",
+    "pshufd xmm4, xmm4, 0x1b",
+    "movdqa xmm3, xmm13",
+    "palignr xmm3, xmm4, 8",
+    "pblendw xmm4, xmm13, 0xf0",
+    "movdqu xmm13, xmmword ptr [{st} + 64]",
+    "movdqu xmm14, xmmword ptr [{st} + 80]",
+    "pshufd xmm13, xmm13, 0x1b",
+    "pshufd xmm14, xmm14, 0x1b",
+    "movdqa xmm15, xmm13",
+    "punpcklqdq xmm13, xmm14",
+    "punpckhqdq xmm15, xmm14",
+    "movdqa xmmword ptr [{w} + 32], xmm13",
+    "movdqa xmmword ptr [{w} + 96], xmm15",
+    "movdqa xmm13, xmmword ptr [{pad}]",
+    "movdqa xmmword ptr [{w} + 160], xmm13",
+    "movdqa xmm13, xmmword ptr [{pad} + 16]",
+    "movdqa xmmword ptr [{w} + 224], xmm13",
+    "movdqa xmm11, xmm13",
+    "movdqu xmm13, xmmword ptr [{o2}]",
+    "movdqu xmm6, xmmword ptr [{o2} + 16]",
+    "pshufd xmm13, xmm13, 0xb1",
+    "pshufd xmm6, xmm6, 0x1b",
+    "movdqa xmm5, xmm13",
+    "palignr xmm5, xmm6, 8",
+    "pblendw xmm6, xmm13, 0xf0",
+    "movdqu xmm13, xmmword ptr [{st} + 96]",
+    "movdqu xmm14, xmmword ptr [{st} + 112]",
+    "pshufd xmm13, xmm13, 0x1b",
+    "pshufd xmm14, xmm14, 0x1b",
+    "movdqa xmm15, xmm13",
+    "punpcklqdq xmm13, xmm14",
+    "punpckhqdq xmm15, xmm14",
+    "movdqa xmmword ptr [{w} + 48], xmm13",
+    "movdqa xmmword ptr [{w} + 112], xmm15",
+    "movdqa xmm13, xmmword ptr [{pad}]",
+    "movdqa xmmword ptr [{w} + 176], xmm13",
+    "movdqa xmm13, xmmword ptr [{pad} + 16]",
+    "movdqa xmmword ptr [{w} + 240], xmm13",
+    "movdqa xmm12, xmm13",
+    "movdqu xmm13, xmmword ptr [{o3}]",
+    "movdqu xmm8, xmmword ptr [{o3} + 16]",
+    "pshufd xmm13, xmm13, 0xb1",
+    "pshufd xmm8, xmm8, 0x1b",
+    "movdqa xmm7, xmm13",
+    "palignr xmm7, xmm8, 8",
+    "pblendw xmm8, xmm13, 0xf0",
+    "movdqa xmm13, xmmword ptr [{w} + 0]",
+    "paddd xmm13, xmmword ptr [{k} + 0]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm2, xmm1",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm1, xmm2",
+    "movdqa xmm15, xmmword ptr [{w} + 16]",
+    "paddd xmm15, xmmword ptr [{k} + 0]",
+    "movdqa xmm0, xmm15",
+    "sha256rnds2 xmm4, xmm3",
+    "pshufd xmm0, xmm15, 0x0e",
+    "sha256rnds2 xmm3, xmm4",
+    "movdqa xmm13, xmmword ptr [{w} + 32]",
+    "paddd xmm13, xmmword ptr [{k} + 0]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm6, xmm5",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm5, xmm6",
+    "movdqa xmm15, xmmword ptr [{w} + 48]",
+    "paddd xmm15, xmmword ptr [{k} + 0]",
+    "movdqa xmm0, xmm15",
+    "sha256rnds2 xmm8, xmm7",
+    "pshufd xmm0, xmm15, 0x0e",
+    "sha256rnds2 xmm7, xmm8",
+    "movdqa xmm13, xmmword ptr [{w} + 64]",
+    "paddd xmm13, xmmword ptr [{k} + 16]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm2, xmm1",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm1, xmm2",
+    "movdqa xmm15, xmmword ptr [{w} + 80]",
+    "paddd xmm15, xmmword ptr [{k} + 16]",
+    "movdqa xmm0, xmm15",
+    "sha256rnds2 xmm4, xmm3",
+    "pshufd xmm0, xmm15, 0x0e",
+    "sha256rnds2 xmm3, xmm4",
+    "movdqa xmm13, xmmword ptr [{w} + 96]",
+    "paddd xmm13, xmmword ptr [{k} + 16]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm6, xmm5",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm5, xmm6",
+    "movdqa xmm15, xmmword ptr [{w} + 112]",
+    "paddd xmm15, xmmword ptr [{k} + 16]",
+    "movdqa xmm0, xmm15",
+    "sha256rnds2 xmm8, xmm7",
+    "pshufd xmm0, xmm15, 0x0e",
+    "sha256rnds2 xmm7, xmm8",
+    "movdqa xmm13, xmmword ptr [{w} + 128]",
+    "paddd xmm13, xmmword ptr [{k} + 32]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm2, xmm1",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm1, xmm2",
+    "movdqa xmm15, xmmword ptr [{w} + 144]",
+    "paddd xmm15, xmmword ptr [{k} + 32]",
+    "movdqa xmm0, xmm15",
+    "sha256rnds2 xmm4, xmm3",
+    "pshufd xmm0, xmm15, 0x0e",
+    "sha256rnds2 xmm3, xmm4",
+    "movdqa xmm13, xmmword ptr [{w} + 160]",
+    "paddd xmm13, xmmword ptr [{k} + 32]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm6, xmm5",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm5, xmm6",
+    "movdqa xmm15, xmmword ptr [{w} + 176]",
+    "paddd xmm15, xmmword ptr [{k} + 32]",
+    "movdqa xmm0, xmm15",
+    "sha256rnds2 xmm8, xmm7",
+    "pshufd xmm0, xmm15, 0x0e",
+    "sha256rnds2 xmm7, xmm8",
+    "movdqa xmm13, xmmword ptr [{w} + 192]",
+    "paddd xmm13, xmmword ptr [{k} + 48]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm2, xmm1",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm1, xmm2",
+    "movdqa xmm15, xmmword ptr [{w} + 208]",
+    "paddd xmm15, xmmword ptr [{k} + 48]",
+    "movdqa xmm0, xmm15",
+    "sha256rnds2 xmm4, xmm3",
+    "pshufd xmm0, xmm15, 0x0e",
+    "sha256rnds2 xmm3, xmm4",
+    "movdqa xmm13, xmmword ptr [{w} + 224]",
+    "paddd xmm13, xmmword ptr [{k} + 48]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm6, xmm5",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm5, xmm6",
+    "movdqa xmm15, xmmword ptr [{w} + 240]",
+    "paddd xmm15, xmmword ptr [{k} + 48]",
+    "movdqa xmm0, xmm15",
+    "sha256rnds2 xmm8, xmm7",
+    "pshufd xmm0, xmm15, 0x0e",
+    "sha256rnds2 xmm7, xmm8",
+    "lea {q}, [{w} + 128]",
+    "add {k}, 64",
+    "mov {cnt}, 12",
+    "2:",
+    "movdqa xmm13, xmmword ptr [{q} + -128]",
+    "sha256msg1 xmm13, xmmword ptr [{q} + -64]",
+    "movdqa xmm14, xmm9",
+    "palignr xmm14, xmmword ptr [{q} + 0], 4",
+    "paddd xmm13, xmm14",
+    "sha256msg2 xmm13, xmm9",
+    "movdqa xmm9, xmm13",
+    "movdqa xmmword ptr [{q} + 128], xmm13",
+    "paddd xmm13, xmmword ptr [{k}]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm2, xmm1",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm1, xmm2",
+    "movdqa xmm15, xmmword ptr [{q} + -112]",
+    "sha256msg1 xmm15, xmmword ptr [{q} + -48]",
+    "movdqa xmm14, xmm10",
+    "palignr xmm14, xmmword ptr [{q} + 16], 4",
+    "paddd xmm15, xmm14",
+    "sha256msg2 xmm15, xmm10",
+    "movdqa xmm10, xmm15",
+    "movdqa xmmword ptr [{q} + 144], xmm15",
+    "paddd xmm15, xmmword ptr [{k}]",
+    "movdqa xmm0, xmm15",
+    "sha256rnds2 xmm4, xmm3",
+    "pshufd xmm0, xmm15, 0x0e",
+    "sha256rnds2 xmm3, xmm4",
+    "movdqa xmm13, xmmword ptr [{q} + -96]",
+    "sha256msg1 xmm13, xmmword ptr [{q} + -32]",
+    "movdqa xmm14, xmm11",
+    "palignr xmm14, xmmword ptr [{q} + 32], 4",
+    "paddd xmm13, xmm14",
+    "sha256msg2 xmm13, xmm11",
+    "movdqa xmm11, xmm13",
+    "movdqa xmmword ptr [{q} + 160], xmm13",
+    "paddd xmm13, xmmword ptr [{k}]",
+    "movdqa xmm0, xmm13",
+    "sha256rnds2 xmm6, xmm5",
+    "pshufd xmm0, xmm13, 0x0e",
+    "sha256rnds2 xmm5, xmm6",
+    "movdqa xmm15, xmmword ptr [{q} + -80]",
+    "sha256msg1 xmm15, xmmword ptr [{q} + -16]",
+    "movdqa xmm14, xmm12",
+    "palignr xmm14, xmmword ptr [{q} + 48], 4",
+    "paddd xmm15, xmm14",
+    "sha256msg2 xmm15, xmm12",
+    "movdqa xmm12, xmm15",
+    "movdqa xmmword ptr [{q} + 176], xmm15",
+    "paddd xmm15, xmmword ptr [{k}]",
+    "movdqa xmm0, xmm15",
+    "sha256rnds2 xmm8, xmm7",
+    "pshufd xmm0, xmm15, 0x0e",
+    "sha256rnds2 xmm7, xmm8",
+    "add {q}, 64",
+    "add {k}, 16",
+    "dec {cnt}",
+    "jnz 2b",
+    "movdqu xmm15, xmmword ptr [{o0}]",
+    "movdqu xmm14, xmmword ptr [{o0} + 16]",
+    "pshufd xmm15, xmm15, 0xb1",
+    "pshufd xmm14, xmm14, 0x1b",
+    "movdqa xmm13, xmm15",
+    "palignr xmm13, xmm14, 8",
+    "pblendw xmm14, xmm15, 0xf0",
+    "paddd xmm1, xmm13",
+    "movdqu xmmword ptr [{st} + 0], xmm1",
+    "paddd xmm2, xmm14",
+    "movdqu xmmword ptr [{st} + 16], xmm2",
+    "movdqu xmm15, xmmword ptr [{o1}]",
+    "movdqu xmm14, xmmword ptr [{o1} + 16]",
+    "pshufd xmm15, xmm15, 0xb1",
+    "pshufd xmm14, xmm14, 0x1b",
+    "movdqa xmm13, xmm15",
+    "palignr xmm13, xmm14, 8",
+    "pblendw xmm14, xmm15, 0xf0",
+    "paddd xmm3, xmm13",
+    "movdqu xmmword ptr [{st} + 32], xmm3",
+    "paddd xmm4, xmm14",
+    "movdqu xmmword ptr [{st} + 48], xmm4",
+    "movdqu xmm15, xmmword ptr [{o2}]",
+    "movdqu xmm14, xmmword ptr [{o2} + 16]",
+    "pshufd xmm15, xmm15, 0xb1",
+    "pshufd xmm14, xmm14, 0x1b",
+    "movdqa xmm13, xmm15",
+    "palignr xmm13, xmm14, 8",
+    "pblendw xmm14, xmm15, 0xf0",
+    "paddd xmm5, xmm13",
+    "movdqu xmmword ptr [{st} + 64], xmm5",
+    "paddd xmm6, xmm14",
+    "movdqu xmmword ptr [{st} + 80], xmm6",
+    "movdqu xmm15, xmmword ptr [{o3}]",
+    "movdqu xmm14, xmmword ptr [{o3} + 16]",
+    "pshufd xmm15, xmm15, 0xb1",
+    "pshufd xmm14, xmm14, 0x1b",
+    "movdqa xmm13, xmm15",
+    "palignr xmm13, xmm14, 8",
+    "pblendw xmm14, xmm15, 0xf0",
+    "paddd xmm7, xmm13",
+    "movdqu xmmword ptr [{st} + 96], xmm7",
+    "paddd xmm8, xmm14",
+    "movdqu xmmword ptr [{st} + 112], xmm8",
+    // END OUTER 4
+);
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn xorshift(seed: &mut u32) -> u32 {
+        *seed ^= *seed << 13;
+        *seed ^= *seed >> 17;
+        *seed ^= *seed << 5;
+        *seed
+    }
+
+    fn check<const N: usize>(
+        seed: &mut u32,
+        kernel: unsafe fn(&mut [[u32; 8]; N], &[&[u8; 64]; N]),
+    ) {
+        for _ in 0..200 {
+            let mut states = [[0u32; 8]; N];
+            let mut blocks = [[0u8; 64]; N];
+            for s in 0..N {
+                states[s].iter_mut().for_each(|w| *w = xorshift(seed));
+                blocks[s].iter_mut().for_each(|b| *b = xorshift(seed) as u8);
+            }
+            let mut expect = states;
+            for s in 0..N {
+                sha2::compress256(&mut expect[s], &[blocks[s].into()]);
+            }
+            let mut native = states.map(|s| import(&s));
+            let refs: [&[u8; 64]; N] = core::array::from_fn(|s| &blocks[s]);
+            // SAFETY: SHA-NI and SSSE3 detected by the caller.
+            unsafe { kernel(&mut native, &refs) };
+            assert_eq!(native.map(|s| export(&s)), expect, "{N} streams");
+        }
+    }
+
     #[test]
-    fn matches_sha2_compress() {
+    fn layout_round_trips() {
+        let s = [1, 2, 3, 4, 5, 6, 7, 8];
+        assert_eq!(export(&import(&s)), s);
+        assert_eq!(import(&s), [6, 5, 2, 1, 8, 7, 4, 3]);
+    }
+
+    #[test]
+    fn matches_sha2_compress_every_stream_count() {
         if !super::super::detect::features().shani {
             return;
         }
-        let mut seed = 0x1234_5678_u32;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 17;
-            seed ^= seed << 5;
-            seed
-        };
-        for _ in 0..50 {
-            let mut states = [[0u32; 8]; 2];
-            let mut blocks = [[0u8; 64]; 2];
-            for s in 0..2 {
-                states[s].iter_mut().for_each(|w| *w = next());
-                blocks[s].iter_mut().for_each(|b| *b = next() as u8);
+        let mut seed = 0x9e37_79b9;
+        check::<1>(&mut seed, compress_1);
+        check::<2>(&mut seed, compress_2);
+        check::<3>(&mut seed, compress_3);
+        check::<4>(&mut seed, compress_4);
+    }
+
+    fn check_outer<const N: usize>(
+        seed: &mut u32,
+        kernel: unsafe fn(&mut [[u32; 8]; N], &[&[u32; 8]; N]),
+    ) {
+        for _ in 0..200 {
+            let mut digests = [[0u32; 8]; N];
+            let mut keys = [[0u32; 8]; N];
+            for s in 0..N {
+                digests[s].iter_mut().for_each(|w| *w = xorshift(seed));
+                keys[s].iter_mut().for_each(|w| *w = xorshift(seed));
             }
-            let mut expect = states;
-            for s in 0..2 {
-                sha2::compress256(&mut expect[s], &[blocks[s].into()]);
-            }
-            // SAFETY: SHA-NI detected above.
-            unsafe { compress::<2>(&mut states, &[&blocks[0], &blocks[1]]) };
-            assert_eq!(states, expect);
-            let mut one = [expect[0]];
-            sha2::compress256(&mut expect[0], &[blocks[0].into()]);
-            // SAFETY: SHA-NI detected above.
-            unsafe { compress::<1>(&mut one, &[&blocks[0]]) };
-            assert_eq!(one[0], expect[0]);
+            // The outer block as RFC 2104 builds it: digest, 0x80, zeros, 768 bits.
+            let expect: [[u32; 8]; N] = core::array::from_fn(|s| {
+                let mut block = [0u8; 64];
+                for (dst, w) in block.chunks_exact_mut(4).zip(digests[s]) {
+                    dst.copy_from_slice(&w.to_be_bytes());
+                }
+                block[32] = 0x80;
+                block[56..].copy_from_slice(&768u64.to_be_bytes());
+                let mut st = keys[s];
+                sha2::compress256(&mut st, &[block.into()]);
+                st
+            });
+            let mut native = digests.map(|s| import(&s));
+            let refs: [&[u32; 8]; N] = core::array::from_fn(|s| &keys[s]);
+            // SAFETY: SHA-NI and SSE4.1 detected by the caller.
+            unsafe { kernel(&mut native, &refs) };
+            assert_eq!(native.map(|s| export(&s)), expect, "outer, {N} streams");
         }
+    }
+
+    #[test]
+    fn outer_matches_sha2_every_stream_count() {
+        if !super::super::detect::features().shani {
+            return;
+        }
+        let mut seed = 0x2545_f491;
+        check_outer::<1>(&mut seed, compress_outer_1);
+        check_outer::<2>(&mut seed, compress_outer_2);
+        check_outer::<3>(&mut seed, compress_outer_3);
+        check_outer::<4>(&mut seed, compress_outer_4);
+    }
+
+    /// FIPS 180-2 appendix B.1: SHA-256("abc") is one padded block from the initial state.
+    #[test]
+    fn fips_180_2_abc() {
+        if !super::super::detect::features().shani {
+            return;
+        }
+        let iv = [
+            0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab,
+            0x5be0cd19,
+        ];
+        let mut block = [0u8; 64];
+        block[..3].copy_from_slice(b"abc");
+        block[3] = 0x80;
+        block[63] = 24;
+        let expect = [
+            0xba7816bf, 0x8f01cfea, 0x414140de, 0x5dae2223, 0xb00361a3, 0x96177a9c, 0xb410ff61,
+            0xf20015ad,
+        ];
+        let mut states = [import(&iv); 4];
+        // SAFETY: SHA-NI detected above.
+        unsafe { compress_4(&mut states, &[&block; 4]) };
+        assert!(states.iter().all(|s| export(s) == expect));
+        let mut one = [import(&iv)];
+        // SAFETY: SHA-NI detected above.
+        unsafe { compress_1(&mut one, &[&block]) };
+        assert_eq!(export(&one[0]), expect);
     }
 }
