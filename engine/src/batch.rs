@@ -437,7 +437,8 @@ fn seal_chunk<'k, const C: usize>(
             IvSource::Fixed(v) => &v[chunk.base + j][..iv_len],
         };
         if let Some(region) = simd.try_push(j, inp, iv, region) {
-            chunk.status[j] = format::seal_into(inp.format, inp.key, iv, inp.state, region);
+            chunk.status[j] =
+                format::seal_into_using(backend, inp.format, inp.key, iv, inp.state, region);
             if chunk.status[j].is_err() {
                 chunk.spans[j] = None;
             }
@@ -561,7 +562,14 @@ impl OpenParams<'_> {
             last = Some((parts.name, key, role));
             if let Some(region) = simd.try_push(j, f, ticket, &parts, (key, role), region) {
                 // AEAD, or no multi-buffer kernel: the single-ticket path.
-                let result = format::open_into(f, ticket, max_len, |_| Some(key), region);
+                let result = format::open_into_using(
+                    self.backend,
+                    f,
+                    ticket,
+                    max_len,
+                    |_| Some(key),
+                    region,
+                );
                 let result = finish_open(result.map(|o| o.state_len), key, role, self.now, region);
                 set_open_result(&mut chunk.spans[j], &mut chunk.status[j], result);
             }

@@ -38,6 +38,8 @@ mod x86_aesni;
 #[cfg(target_arch = "x86_64")]
 mod x86_avx2;
 #[cfg(target_arch = "x86_64")]
+mod x86_gcm;
+#[cfg(target_arch = "x86_64")]
 mod x86_shani;
 #[cfg(target_arch = "x86_64")]
 mod x86_vaes;
@@ -52,6 +54,8 @@ pub(crate) use portable::KeyMaterial;
 pub use portable::hazmat;
 #[cfg(target_arch = "x86_64")]
 pub use x86_aesni::{CbcTicket, RoundKeys};
+#[cfg(target_arch = "x86_64")]
+pub use x86_gcm::{GcmJob, XaesRoundKeys};
 
 use crate::error::Error;
 
@@ -73,6 +77,11 @@ pub struct ShaNi(());
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Vaes(AesNi);
 
+/// Proof that the CPU supports PCLMULQDQ, plus everything [`AesNi`] proves (the AEAD kernel).
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Clmul(AesNi);
+
 /// Proof that the CPU supports AVX2.
 #[cfg(target_arch = "x86_64")]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,6 +98,67 @@ impl Vaes {
     /// The AES-NI proof this one implies.
     pub fn aesni(self) -> AesNi {
         self.0
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Clmul {
+    /// `Some` if PCLMULQDQ, AES-NI and SSE4.1 were detected (never under Miri).
+    pub fn new() -> Option<Self> {
+        detect::features().clmul.then_some(Self(AesNi::new()?))
+    }
+
+    /// Expands a ring's XAES-256-GCM key for [`Self::xaes_seal_many`] / [`Self::xaes_open_many`].
+    #[allow(unsafe_code)] // Dispatch into the ISA module, behind the proof token.
+    pub fn xaes_round_keys(self, key: &[u8; 32]) -> XaesRoundKeys {
+        // SAFETY: `self` proves AES-NI and SSE4.1 were detected.
+        unsafe { x86_gcm::xaes_round_keys(key) }
+    }
+
+    /// XAES-256-GCM seal of every job in place; each job's tag is written to `job.tag`.
+    /// Several tickets' key derivations and schedules run interleaved.
+    #[allow(unsafe_code)] // Dispatch into the ISA module, behind the proof token.
+    pub fn xaes_seal_many(self, jobs: &mut [GcmJob<'_>]) {
+        // SAFETY: `self` proves AES-NI, PCLMULQDQ and SSE4.1 were detected.
+        unsafe { x86_gcm::seal_many(jobs) }
+    }
+
+    /// XAES-256-GCM open of every job in place: the tag is checked in constant time first;
+    /// `job.ok` is set and only then is `job.data` decrypted (untouched otherwise).
+    #[allow(unsafe_code)] // Dispatch into the ISA module, behind the proof token.
+    pub fn xaes_open_many(self, jobs: &mut [GcmJob<'_>]) {
+        // SAFETY: `self` proves AES-NI, PCLMULQDQ and SSE4.1 were detected.
+        unsafe { x86_gcm::open_many(jobs) }
+    }
+
+    /// Plain AES-256-GCM seal through the kernel's GCM layer (known-answer tests).
+    #[allow(unsafe_code)] // Dispatch into the ISA module, behind the proof token.
+    pub fn gcm256_seal(
+        self,
+        key: &[u8; 32],
+        nonce: &[u8; 12],
+        aad: &[u8],
+        data: &mut [u8],
+    ) -> [u8; 16] {
+        // SAFETY: `self` proves AES-NI, PCLMULQDQ and SSE4.1 were detected.
+        unsafe { x86_gcm::gcm256(key, nonce, aad, data, None) }.unwrap_or([0; 16])
+    }
+
+    /// Plain AES-256-GCM open through the kernel's GCM layer: tag checked in constant time
+    /// before decryption; on a mismatch `data` is untouched.
+    #[allow(unsafe_code)] // Dispatch into the ISA module, behind the proof token.
+    pub fn gcm256_open(
+        self,
+        key: &[u8; 32],
+        nonce: &[u8; 12],
+        aad: &[u8],
+        data: &mut [u8],
+        tag: &[u8; 16],
+    ) -> Result<(), portable::BadTag> {
+        // SAFETY: `self` proves AES-NI, PCLMULQDQ and SSE4.1 were detected.
+        unsafe { x86_gcm::gcm256(key, nonce, aad, data, Some(tag)) }
+            .map(|_| ())
+            .map_err(|()| portable::BadTag)
     }
 }
 
@@ -498,6 +568,16 @@ impl Backend {
     #[cfg(not(target_arch = "x86_64"))]
     pub fn aes(self) -> Option<core::convert::Infallible> {
         None
+    }
+
+    /// The XAES-256-GCM kernel for the AEAD format: every x86 backend has one when PCLMULQDQ
+    /// was detected; `None` for the portable backend (which keeps the RustCrypto code).
+    #[cfg(target_arch = "x86_64")]
+    pub fn gcm(self) -> Option<Clmul> {
+        match self {
+            Self::Portable => None,
+            _ => Clmul::new(),
+        }
     }
 
     /// The HMAC-SHA-256 kernel.
