@@ -234,7 +234,7 @@ fn xaes_kernel_equals_portable_and_rejects_tampering() {
 type Spec = (usize, [u8; 24], Vec<u8>, Vec<u8>);
 
 /// Multi-ticket calls (groups of up to four tickets interleaved, tails of 1-3): mixed keys,
-/// lengths and nonces; every result equals the portable one; a batch with some tampered
+/// nonces, mixed lengths and one common length (GHASH in lockstep across the group); every result equals the portable one; a batch with some tampered
 /// tickets opens exactly the others and leaves the tampered ones untouched.
 #[test]
 fn xaes_many_equals_portable_in_mixed_batches() {
@@ -243,10 +243,15 @@ fn xaes_many_equals_portable_in_mixed_batches() {
     let keys: Vec<XaesKey> = (0..3)
         .map(|_| XaesKey::new(&random(&mut rng, 32).try_into().unwrap()))
         .collect();
-    for n in [0usize, 1, 2, 3, 4, 5, 7, 8, 9, 31] {
+    // Mixed lengths, then groups of one common length (the lockstep GHASH path).
+    let shapes = [0usize, 1, 2, 3, 4, 5, 7, 8, 9, 31]
+        .into_iter()
+        .map(|n| (n, None))
+        .chain([0, 1, 15, 16, 17, 128, 129, 300].map(|len| (9, Some(len))));
+    for (n, common) in shapes {
         let specs: Vec<Spec> = (0..n)
             .map(|i| {
-                let len = (rng.next_u32() % 700) as usize;
+                let len = common.unwrap_or((rng.next_u32() % 700) as usize);
                 let nonce: [u8; 24] = random(&mut rng, 24).try_into().unwrap();
                 (
                     i % keys.len(),

@@ -394,6 +394,74 @@ unsafe fn tag(k: &mut TicketKeys, aad: &[u8], ct: &[u8]) -> __m128i {
     _mm_xor_si128(rev(y), k.ej0)
 }
 
+/// GHASH update of `L` tickets in lockstep over inputs of one common length `n` (zero-padded
+/// to whole blocks): one Horner step per block for every ticket, so `L` independent
+/// multiply-reduce chains overlap instead of one waiting on its own latency.
+///
+/// # Safety
+/// PCLMULQDQ and SSE4.1 available; every `data[l]` is at least `n` bytes.
+#[target_feature(enable = "pclmulqdq,sse4.1")]
+#[inline]
+unsafe fn ghash_lanes<const L: usize>(
+    y: &mut [__m128i; L],
+    h: &[__m128i; L],
+    data: [&[u8]; L],
+    n: usize,
+) {
+    for b in 0..n / 16 {
+        for l in 0..L {
+            // SAFETY: block `b` lies within the first `n` bytes of `data[l]`.
+            let x = rev(unsafe { _mm_loadu_si128(data[l].as_ptr().add(16 * b).cast()) });
+            y[l] = gmul(_mm_xor_si128(y[l], x), h[l]);
+        }
+    }
+    let at = n / 16 * 16;
+    if at < n {
+        for l in 0..L {
+            let mut t = [0u8; 16];
+            t[..n - at].copy_from_slice(&data[l][at..n]);
+            // SAFETY: 16-byte array.
+            let x = rev(unsafe { _mm_loadu_si128(t.as_ptr().cast()) });
+            y[l] = gmul(_mm_xor_si128(y[l], x), h[l]);
+        }
+    }
+}
+
+/// The GCM tags of `L` tickets whose AAD lengths are equal and whose ciphertext lengths are
+/// equal (the common batch: one key name, one state size), computed in lockstep.
+///
+/// # Safety
+/// PCLMULQDQ and SSE4.1 available; `aad[l].len()` and `ct[l].len()` equal across `l`.
+#[target_feature(enable = "pclmulqdq,sse4.1")]
+#[inline]
+unsafe fn tags_lockstep<const L: usize>(
+    k: &[TicketKeys; L],
+    aad: [&[u8]; L],
+    ct: [&[u8]; L],
+) -> [__m128i; L] {
+    let h: [__m128i; L] = core::array::from_fn(|l| k[l].h[0]);
+    let mut y = [_mm_setzero_si128(); L];
+    let (na, nc) = (aad[0].len(), ct[0].len());
+    // SAFETY: features as the caller guarantees; all lengths are equal to `na` / `nc`.
+    unsafe {
+        ghash_lanes(&mut y, &h, aad, na);
+        ghash_lanes(&mut y, &h, ct, nc);
+    }
+    let lens = _mm_set_epi64x((na as u64 * 8) as i64, (nc as u64 * 8) as i64);
+    let mut out = [_mm_setzero_si128(); L];
+    for l in 0..L {
+        out[l] = _mm_xor_si128(rev(gmul(_mm_xor_si128(y[l], lens), h[l])), k[l].ej0);
+    }
+    y.zeroize();
+    out
+}
+
+/// True if every job has the first job's AAD and data lengths (lockstep GHASH applies).
+fn same_shape(jobs: &[GcmJob<'_>]) -> bool {
+    jobs.iter()
+        .all(|j| j.aad.len() == jobs[0].aad.len() && j.data.len() == jobs[0].data.len())
+}
+
 /// XORs `W` key-stream blocks (counters `ctr..`) into `data` (at most `W * 16` bytes).
 ///
 /// # Safety
@@ -466,15 +534,37 @@ unsafe fn seal_group<const L: usize>(jobs: &mut [GcmJob<'_>]) {
             core::array::from_fn(|l| &jobs[l].nonce),
         )
     };
-    for (k, job) in keys.iter_mut().zip(jobs.iter_mut()) {
-        // SAFETY: as above.
+    if L > 1 && same_shape(jobs) {
+        for (k, job) in keys.iter().zip(jobs.iter_mut()) {
+            // SAFETY: as above.
+            unsafe { ctr(&k.rk, k.base, job.data) };
+        }
+        // SAFETY: as above; `same_shape` checked the lengths.
         let t = unsafe {
-            ctr(&k.rk, k.base, job.data);
-            tag(k, job.aad, job.data)
+            tags_lockstep::<L>(
+                &keys,
+                core::array::from_fn(|l| jobs[l].aad),
+                core::array::from_fn(|l| &*jobs[l].data),
+            )
         };
-        // SAFETY: 16-byte array, unaligned store.
-        unsafe { _mm_storeu_si128(job.tag.as_mut_ptr().cast(), t) };
-        job.ok = true;
+        for (t, job) in t.iter().zip(jobs.iter_mut()) {
+            // SAFETY: 16-byte array, unaligned store.
+            unsafe { _mm_storeu_si128(job.tag.as_mut_ptr().cast(), *t) };
+            job.ok = true;
+        }
+    } else {
+        for (k, job) in keys.iter_mut().zip(jobs.iter_mut()) {
+            // SAFETY: as above.
+            let t = unsafe {
+                ctr(&k.rk, k.base, job.data);
+                tag(k, job.aad, job.data)
+            };
+            // SAFETY: 16-byte array, unaligned store.
+            unsafe { _mm_storeu_si128(job.tag.as_mut_ptr().cast(), t) };
+            job.ok = true;
+        }
+    }
+    for k in keys.iter_mut() {
         k.wipe();
     }
 }
@@ -492,14 +582,23 @@ unsafe fn open_group<const L: usize>(jobs: &mut [GcmJob<'_>]) {
             core::array::from_fn(|l| &jobs[l].nonce),
         )
     };
-    for (k, job) in keys.iter_mut().zip(jobs.iter_mut()) {
-        // SAFETY: as above; 16-byte array, unaligned load.
-        let (t, want) = unsafe {
-            (
-                tag(k, job.aad, job.data),
-                _mm_loadu_si128(job.tag.as_ptr().cast()),
+    // Every tag over the ciphertext first.
+    let tags: [__m128i; L] = if L > 1 && same_shape(jobs) {
+        // SAFETY: as above; `same_shape` checked the lengths.
+        unsafe {
+            tags_lockstep::<L>(
+                &keys,
+                core::array::from_fn(|l| jobs[l].aad),
+                core::array::from_fn(|l| &*jobs[l].data),
             )
-        };
+        }
+    } else {
+        // SAFETY: as above.
+        core::array::from_fn(|l| unsafe { tag(&mut keys[l], jobs[l].aad, jobs[l].data) })
+    };
+    for ((k, job), t) in keys.iter_mut().zip(jobs.iter_mut()).zip(tags) {
+        // SAFETY: 16-byte array, unaligned load.
+        let want = unsafe { _mm_loadu_si128(job.tag.as_ptr().cast()) };
         // Constant time: one `ptest` over the XOR of the whole tags.
         let diff = _mm_xor_si128(t, want);
         job.ok = _mm_testz_si128(diff, diff) == 1;
