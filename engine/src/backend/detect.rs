@@ -16,6 +16,8 @@ pub(crate) struct Features {
     pub(crate) shani: bool,
     /// PCLMULQDQ with AES-NI (GHASH for the AEAD format).
     pub(crate) clmul: bool,
+    /// VPCLMULQDQ with VAES and PCLMULQDQ (ymm GHASH and CTR for the AEAD format).
+    pub(crate) vclmul: bool,
     /// AVX2 (8-lane SHA-256).
     pub(crate) avx2: bool,
 }
@@ -26,6 +28,7 @@ impl Features {
         vaes: false,
         shani: false,
         clmul: false,
+        vclmul: false,
         avx2: false,
     };
 }
@@ -40,6 +43,11 @@ fn probe() -> Features {
         vaes: aesni && avx2 && std::arch::is_x86_feature_detected!("vaes"),
         shani: sse41 && std::arch::is_x86_feature_detected!("sha"),
         clmul: aesni && std::arch::is_x86_feature_detected!("pclmulqdq"),
+        vclmul: aesni
+            && avx2
+            && std::arch::is_x86_feature_detected!("vaes")
+            && std::arch::is_x86_feature_detected!("pclmulqdq")
+            && std::arch::is_x86_feature_detected!("vpclmulqdq"),
         avx2,
     }
 }
@@ -71,5 +79,6 @@ mod tests {
         assert!(!f.vaes || f.aesni);
         assert!(!f.vaes || f.avx2);
         assert!(!f.clmul || f.aesni);
+        assert!(!f.vclmul || (f.clmul && f.vaes));
     }
 }

@@ -80,7 +80,12 @@ pub struct Vaes(AesNi);
 /// Proof that the CPU supports PCLMULQDQ, plus everything [`AesNi`] proves (the AEAD kernel).
 #[cfg(target_arch = "x86_64")]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Clmul(AesNi);
+pub struct Clmul {
+    aesni: AesNi,
+    /// VAES + VPCLMULQDQ + AVX2 were also detected and the backend is a VAES one: the ymm
+    /// kernel. Only ever set from detection ([`Clmul::wide`]).
+    ymm: bool,
+}
 
 /// Proof that the CPU supports AVX2.
 #[cfg(target_arch = "x86_64")]
@@ -105,7 +110,29 @@ impl Vaes {
 impl Clmul {
     /// `Some` if PCLMULQDQ, AES-NI and SSE4.1 were detected (never under Miri).
     pub fn new() -> Option<Self> {
-        detect::features().clmul.then_some(Self(AesNi::new()?))
+        let aesni = AesNi::new()?;
+        detect::features()
+            .clmul
+            .then_some(Self { aesni, ymm: false })
+    }
+
+    /// The ymm kernel (VAES + VPCLMULQDQ) if detected, else [`Self::new`].
+    pub fn wide() -> Option<Self> {
+        let f = detect::features();
+        Self::new().map(|k| Self {
+            ymm: f.vclmul && f.vaes && f.avx2,
+            ..k
+        })
+    }
+
+    /// True for the ymm kernel.
+    pub fn is_wide(self) -> bool {
+        self.ymm
+    }
+
+    /// The AES-NI proof this one implies.
+    pub fn aesni(self) -> AesNi {
+        self.aesni
     }
 
     /// Expands a ring's XAES-256-GCM key for [`Self::xaes_seal_many`] / [`Self::xaes_open_many`].
@@ -119,16 +146,28 @@ impl Clmul {
     /// Several tickets' key derivations and schedules run interleaved.
     #[allow(unsafe_code)] // Dispatch into the ISA module, behind the proof token.
     pub fn xaes_seal_many(self, jobs: &mut [GcmJob<'_>]) {
-        // SAFETY: `self` proves AES-NI, PCLMULQDQ and SSE4.1 were detected.
-        unsafe { x86_gcm::seal_many(jobs) }
+        if self.ymm {
+            // SAFETY: `ymm` is set only when detection found VAES, VPCLMULQDQ and AVX2 (and
+            // `self` proves AES-NI, PCLMULQDQ and SSE4.1).
+            unsafe { x86_gcm::seal_many_ymm(jobs) }
+        } else {
+            // SAFETY: `self` proves AES-NI, PCLMULQDQ and SSE4.1 were detected.
+            unsafe { x86_gcm::seal_many(jobs) }
+        }
     }
 
     /// XAES-256-GCM open of every job in place: the tag is checked in constant time first;
     /// `job.ok` is set and only then is `job.data` decrypted (untouched otherwise).
     #[allow(unsafe_code)] // Dispatch into the ISA module, behind the proof token.
     pub fn xaes_open_many(self, jobs: &mut [GcmJob<'_>]) {
-        // SAFETY: `self` proves AES-NI, PCLMULQDQ and SSE4.1 were detected.
-        unsafe { x86_gcm::open_many(jobs) }
+        if self.ymm {
+            // SAFETY: `ymm` is set only when detection found VAES, VPCLMULQDQ and AVX2 (and
+            // `self` proves AES-NI, PCLMULQDQ and SSE4.1).
+            unsafe { x86_gcm::open_many_ymm(jobs) }
+        } else {
+            // SAFETY: `self` proves AES-NI, PCLMULQDQ and SSE4.1 were detected.
+            unsafe { x86_gcm::open_many(jobs) }
+        }
     }
 
     /// Plain AES-256-GCM seal through the kernel's GCM layer (known-answer tests).
@@ -571,11 +610,14 @@ impl Backend {
     }
 
     /// The XAES-256-GCM kernel for the AEAD format: every x86 backend has one when PCLMULQDQ
-    /// was detected; `None` for the portable backend (which keeps the RustCrypto code).
+    /// was detected (ymm on the VAES backends when VPCLMULQDQ was detected too); `None` for
+    /// the portable backend (which keeps the RustCrypto code).
     #[cfg(target_arch = "x86_64")]
     pub fn gcm(self) -> Option<Clmul> {
         match self {
             Self::Portable => None,
+            // VAES backends: the ymm kernel when VPCLMULQDQ is there too.
+            Self::VaesShaNi(..) | Self::VaesAvx2(..) => Clmul::wide(),
             _ => Clmul::new(),
         }
     }

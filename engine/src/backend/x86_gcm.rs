@@ -519,6 +519,293 @@ unsafe fn ctr(rk: &[__m128i; 15], base: __m128i, data: &mut [u8]) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// ymm (VAES + VPCLMULQDQ): two tickets' GHASH chains per register, two CTR blocks per `vaesenc`.
+
+/// [`rev`] on both 128-bit halves.
+#[target_feature(enable = "avx2")]
+#[inline]
+fn rev2(x: __m256i) -> __m256i {
+    let m = _mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    _mm256_shuffle_epi8(x, _mm256_broadcastsi128_si256(m))
+}
+
+/// [`gmul`] on both 128-bit halves (each half its own product; every op is per half).
+#[target_feature(enable = "avx2,vpclmulqdq")]
+#[inline]
+fn gmul2(a: __m256i, b: __m256i) -> __m256i {
+    let lo = _mm256_clmulepi64_epi128::<0x00>(a, b);
+    let mid = _mm256_xor_si256(
+        _mm256_clmulepi64_epi128::<0x01>(a, b),
+        _mm256_clmulepi64_epi128::<0x10>(a, b),
+    );
+    let hi = _mm256_clmulepi64_epi128::<0x11>(a, b);
+    let lo = _mm256_xor_si256(lo, _mm256_slli_si256::<8>(mid));
+    let hi = _mm256_xor_si256(hi, _mm256_srli_si256::<8>(mid));
+    let poly = _mm256_set1_epi64x(0xc200_0000_0000_0000_u64 as i64);
+    let t = _mm256_clmulepi64_epi128::<0x10>(lo, poly);
+    let lo = _mm256_xor_si256(_mm256_shuffle_epi32::<0x4e>(lo), t);
+    let t = _mm256_clmulepi64_epi128::<0x10>(lo, poly);
+    let lo = _mm256_xor_si256(_mm256_shuffle_epi32::<0x4e>(lo), t);
+    _mm256_xor_si256(lo, hi)
+}
+
+/// Block `b` of tickets `l0` (low half) and `l1` (high half), zero-padded past `n` bytes.
+///
+/// # Safety
+/// AVX2 available; every `data[l]` is at least `n` bytes.
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn pair_block<const L: usize>(
+    data: &[&[u8]; L],
+    l0: usize,
+    l1: usize,
+    b: usize,
+    n: usize,
+) -> __m256i {
+    let at = 16 * b;
+    if at + 16 <= n {
+        // SAFETY: the 16 bytes at `at` are within the first `n` bytes of both tickets.
+        unsafe {
+            _mm256_set_m128i(
+                _mm_loadu_si128(data[l1].as_ptr().add(at).cast()),
+                _mm_loadu_si128(data[l0].as_ptr().add(at).cast()),
+            )
+        }
+    } else {
+        let mut t = [[0u8; 16]; 2];
+        t[0][..n - at].copy_from_slice(&data[l0][at..n]);
+        t[1][..n - at].copy_from_slice(&data[l1][at..n]);
+        // SAFETY: 32-byte array, unaligned load.
+        unsafe { _mm256_loadu_si256(t.as_ptr().cast()) }
+    }
+}
+
+/// [`tags_lockstep`] with VPCLMULQDQ: tickets `2p` and `2p + 1` share register `p` (an odd
+/// last ticket is paired with itself and the copy discarded).
+///
+/// # Safety
+/// AVX2, VPCLMULQDQ and SSE4.1 available; lengths as [`tags_lockstep`].
+#[target_feature(enable = "avx2,pclmulqdq,vpclmulqdq,sse4.1")]
+#[inline]
+unsafe fn tags_lockstep_ymm<const L: usize, const P: usize>(
+    k: &[TicketKeys; L],
+    aad: [&[u8]; L],
+    ct: [&[u8]; L],
+) -> [__m128i; L] {
+    let pair = |p: usize| (2 * p, (2 * p + 1).min(L - 1));
+    let mut h = [_mm256_setzero_si256(); P];
+    for (p, hp) in h.iter_mut().enumerate() {
+        let (l0, l1) = pair(p);
+        *hp = _mm256_set_m128i(k[l1].h[0], k[l0].h[0]);
+    }
+    let mut y = [_mm256_setzero_si256(); P];
+    let (na, nc) = (aad[0].len(), ct[0].len());
+    for (data, n) in [(&aad, na), (&ct, nc)] {
+        for b in 0..n.div_ceil(16) {
+            for p in 0..P {
+                let (l0, l1) = pair(p);
+                // SAFETY: features as the caller guarantees; all lengths equal `n`.
+                let x = rev2(unsafe { pair_block(data, l0, l1, b, n) });
+                y[p] = gmul2(_mm256_xor_si256(y[p], x), h[p]);
+            }
+        }
+    }
+    let lens = _mm256_set_epi64x(
+        (na as u64 * 8) as i64,
+        (nc as u64 * 8) as i64,
+        (na as u64 * 8) as i64,
+        (nc as u64 * 8) as i64,
+    );
+    let mut out = [_mm_setzero_si128(); L];
+    for p in 0..P {
+        let t = rev2(gmul2(_mm256_xor_si256(y[p], lens), h[p]));
+        let (l0, l1) = pair(p);
+        out[l0] = _mm_xor_si128(_mm256_castsi256_si128(t), k[l0].ej0);
+        out[l1] = _mm_xor_si128(_mm256_extracti128_si256::<1>(t), k[l1].ej0);
+    }
+    y.zeroize();
+    h.zeroize();
+    out
+}
+
+/// CTR over `data` with VAES: 8 blocks (4 registers) per step under broadcast round keys;
+/// the last partial step through the xmm code.
+///
+/// # Safety
+/// AES-NI, VAES, AVX2 and SSE4.1 available.
+#[target_feature(enable = "aes,vaes,avx2,sse4.1")]
+#[inline]
+unsafe fn ctr_ymm(rk: &[__m128i; 15], base: __m128i, data: &mut [u8]) {
+    let mut ctr: u32 = 2;
+    let mut chunks = data.chunks_exact_mut(128);
+    let mut k2 = [_mm256_setzero_si256(); 15];
+    if chunks.len() > 0 {
+        for (w, k) in k2.iter_mut().zip(rk) {
+            *w = _mm256_broadcastsi128_si256(*k);
+        }
+    }
+    for c in &mut chunks {
+        let mut x: [__m256i; 4] = core::array::from_fn(|i| {
+            let i = i as u32 * 2;
+            _mm256_set_m128i(counter(base, ctr + i + 1), counter(base, ctr + i))
+        });
+        for v in x.iter_mut() {
+            *v = _mm256_xor_si256(*v, k2[0]);
+        }
+        for k in &k2[1..14] {
+            for v in x.iter_mut() {
+                *v = _mm256_aesenc_epi128(*v, *k);
+            }
+        }
+        let p = c.as_mut_ptr();
+        for (i, v) in x.iter_mut().enumerate() {
+            *v = _mm256_aesenclast_epi128(*v, k2[14]);
+            // SAFETY: `c` is 128 bytes; 32 of them at `32 * i`, unaligned.
+            unsafe {
+                let d = p.add(32 * i).cast();
+                _mm256_storeu_si256(d, _mm256_xor_si256(_mm256_loadu_si256(d), *v));
+            }
+        }
+        x.zeroize();
+        ctr = ctr.wrapping_add(8);
+    }
+    k2.zeroize();
+    let rest = chunks.into_remainder();
+    // SAFETY: as above; each call gets at most W blocks.
+    unsafe {
+        match rest.len().div_ceil(16) {
+            0 => {}
+            1 => ctr_tail::<1>(rk, base, ctr, rest),
+            2 => ctr_tail::<2>(rk, base, ctr, rest),
+            3 | 4 => ctr_tail::<4>(rk, base, ctr, rest),
+            _ => ctr_tail::<8>(rk, base, ctr, rest),
+        }
+    }
+}
+
+#[target_feature(enable = "aes,vaes,avx2,pclmulqdq,vpclmulqdq,sse4.1")]
+unsafe fn seal_group_ymm<const L: usize, const P: usize>(jobs: &mut [GcmJob<'_>]) {
+    let jobs: &mut [GcmJob<'_>; L] = match jobs.try_into() {
+        Ok(j) => j,
+        Err(_) => return,
+    };
+    // SAFETY: features as the caller guarantees.
+    let mut keys = unsafe {
+        prepare::<L>(
+            core::array::from_fn(|l| jobs[l].key),
+            core::array::from_fn(|l| &jobs[l].nonce),
+        )
+    };
+    for (k, job) in keys.iter().zip(jobs.iter_mut()) {
+        // SAFETY: as above.
+        unsafe { ctr_ymm(&k.rk, k.base, job.data) };
+    }
+    let t = if same_shape(jobs) {
+        // SAFETY: as above; `same_shape` checked the lengths.
+        unsafe {
+            tags_lockstep_ymm::<L, P>(
+                &keys,
+                core::array::from_fn(|l| jobs[l].aad),
+                core::array::from_fn(|l| &*jobs[l].data),
+            )
+        }
+    } else {
+        // SAFETY: as above.
+        core::array::from_fn(|l| unsafe { tag(&mut keys[l], jobs[l].aad, jobs[l].data) })
+    };
+    for (t, job) in t.iter().zip(jobs.iter_mut()) {
+        // SAFETY: 16-byte array, unaligned store.
+        unsafe { _mm_storeu_si128(job.tag.as_mut_ptr().cast(), *t) };
+        job.ok = true;
+    }
+    for k in keys.iter_mut() {
+        k.wipe();
+    }
+}
+
+#[target_feature(enable = "aes,vaes,avx2,pclmulqdq,vpclmulqdq,sse4.1")]
+unsafe fn open_group_ymm<const L: usize, const P: usize>(jobs: &mut [GcmJob<'_>]) {
+    let jobs: &mut [GcmJob<'_>; L] = match jobs.try_into() {
+        Ok(j) => j,
+        Err(_) => return,
+    };
+    // SAFETY: features as the caller guarantees.
+    let mut keys = unsafe {
+        prepare::<L>(
+            core::array::from_fn(|l| jobs[l].key),
+            core::array::from_fn(|l| &jobs[l].nonce),
+        )
+    };
+    // Every tag over the ciphertext first.
+    let tags: [__m128i; L] = if same_shape(jobs) {
+        // SAFETY: as above; `same_shape` checked the lengths.
+        unsafe {
+            tags_lockstep_ymm::<L, P>(
+                &keys,
+                core::array::from_fn(|l| jobs[l].aad),
+                core::array::from_fn(|l| &*jobs[l].data),
+            )
+        }
+    } else {
+        // SAFETY: as above.
+        core::array::from_fn(|l| unsafe { tag(&mut keys[l], jobs[l].aad, jobs[l].data) })
+    };
+    for ((k, job), t) in keys.iter_mut().zip(jobs.iter_mut()).zip(tags) {
+        // SAFETY: 16-byte array, unaligned load.
+        let want = unsafe { _mm_loadu_si128(job.tag.as_ptr().cast()) };
+        // Constant time: one `ptest` over the XOR of the whole tags.
+        let diff = _mm_xor_si128(t, want);
+        job.ok = _mm_testz_si128(diff, diff) == 1;
+        if job.ok {
+            // SAFETY: as above.
+            unsafe { ctr_ymm(&k.rk, k.base, job.data) };
+        }
+        k.wipe();
+    }
+}
+
+/// [`seal_many`] with VAES + VPCLMULQDQ (ymm); ends with `vzeroupper`.
+///
+/// # Safety
+/// The CPU must support AES-NI, VAES, AVX2, PCLMULQDQ, VPCLMULQDQ and SSE4.1.
+#[target_feature(enable = "aes,vaes,avx2,pclmulqdq,vpclmulqdq,sse4.1")]
+pub(super) unsafe fn seal_many_ymm(jobs: &mut [GcmJob<'_>]) {
+    for group in jobs.chunks_mut(LANES) {
+        // SAFETY: features as the caller guarantees; the group length picks the width.
+        unsafe {
+            match group.len() {
+                4 => seal_group_ymm::<4, 2>(group),
+                3 => seal_group_ymm::<3, 2>(group),
+                2 => seal_group_ymm::<2, 1>(group),
+                _ => seal_group::<1>(group),
+            }
+        }
+    }
+    // SHA-NI code may follow (see the module docs of `backend`).
+    _mm256_zeroupper();
+}
+
+/// [`open_many`] with VAES + VPCLMULQDQ (ymm); ends with `vzeroupper`.
+///
+/// # Safety
+/// The CPU must support AES-NI, VAES, AVX2, PCLMULQDQ, VPCLMULQDQ and SSE4.1.
+#[target_feature(enable = "aes,vaes,avx2,pclmulqdq,vpclmulqdq,sse4.1")]
+pub(super) unsafe fn open_many_ymm(jobs: &mut [GcmJob<'_>]) {
+    for group in jobs.chunks_mut(LANES) {
+        // SAFETY: features as the caller guarantees; the group length picks the width.
+        unsafe {
+            match group.len() {
+                4 => open_group_ymm::<4, 2>(group),
+                3 => open_group_ymm::<3, 2>(group),
+                2 => open_group_ymm::<2, 1>(group),
+                _ => open_group::<1>(group),
+            }
+        }
+    }
+    _mm256_zeroupper();
+}
+
+// ---------------------------------------------------------------------------------------------
 // Entry points.
 
 #[target_feature(enable = "aes,pclmulqdq,sse4.1")]
