@@ -16,7 +16,9 @@
 //!
 //! Derived round keys, `H` and its powers live in stack arrays that are zeroized before
 //! returning; key stream for a partial last block goes through a 16-byte buffer that is
-//! zeroized too.
+//! zeroized too. Register temporaries (key stream blocks, GHASH accumulators, the KDF blocks)
+//! are not wiped: zeroizing an array forces it into memory (stores and reloads inside the
+//! AES rounds and the GHASH chain).
 
 #![allow(unsafe_code)]
 
@@ -222,54 +224,44 @@ impl TicketKeys {
     }
 }
 
-/// Interleaved XAES key derivation, AES-256 key schedule and first blocks (`H`, `E(J0)`) for
-/// `L` tickets. Returns each ticket's keys with `h[0]` set (powers not yet computed).
-///
-/// # Safety
-/// AES-NI, PCLMULQDQ and SSE4.1 available.
-#[target_feature(enable = "aes,pclmulqdq,sse4.1")]
+/// The two KDF input blocks `[0, i, 'X', 0] || N[..12] ^ K1` of each ticket, already XORed
+/// with round key 0 of `K`, and each ticket's counter base `N[12..] || 0^32`.
+#[target_feature(enable = "sse4.1")]
 #[inline]
-#[allow(clippy::needless_range_loop)] // Lane-major loops read clearer with indices.
-unsafe fn prepare<const L: usize>(
-    keys: [&XaesRoundKeys; L],
-    nonces: [&[u8; 24]; L],
-) -> [TicketKeys; L] {
-    // [0, i, 'X', 0] || N[..12], as little-endian words.
+fn kdf_inputs<const L: usize>(
+    keys: &[&XaesRoundKeys; L],
+    nonces: &[&[u8; 24]; L],
+) -> ([[__m128i; 2]; L], [__m128i; L]) {
+    // [0, i, 'X', 0] as a little-endian word.
     let pre = [
         _mm_set_epi32(0, 0, 0, 0x0058_0100),
         _mm_set_epi32(0, 0, 0, 0x0058_0200),
     ];
-    let mut e = [[_mm_setzero_si128(); 15]; L];
     let mut m = [[_mm_setzero_si128(); 2]; L];
     let mut base = [_mm_setzero_si128(); L];
-    for l in 0..L {
-        let n = nonces[l].as_ptr();
+    for ((m, base), (key, nonce)) in m
+        .iter_mut()
+        .zip(base.iter_mut())
+        .zip(keys.iter().zip(nonces))
+    {
+        let n = nonce.as_ptr();
         // SAFETY: the nonce is 24 bytes: 16 from offset 0 and 16 from offset 8 are in range.
         let (head, tail) = unsafe { (_mm_loadu_si128(n.cast()), _mm_loadu_si128(n.add(8).cast())) };
         // Bytes 4..16 = N[..12]; bytes 0..12 = N[12..24].
         let head = _mm_slli_si128::<4>(head);
-        base[l] = _mm_srli_si128::<4>(tail);
-        for i in 0..2 {
-            m[l][i] = _mm_xor_si128(
-                _mm_xor_si128(_mm_or_si128(head, pre[i]), keys[l].k1),
-                keys[l].rk[0],
-            );
+        *base = _mm_srli_si128::<4>(tail);
+        for (mi, p) in m.iter_mut().zip(pre) {
+            *mi = _mm_xor_si128(_mm_xor_si128(_mm_or_si128(head, p), key.k1), key.rk[0]);
         }
     }
-    for r in 1..14 {
-        for l in 0..L {
-            let k = keys[l].rk[r];
-            m[l][0] = _mm_aesenc_si128(m[l][0], k);
-            m[l][1] = _mm_aesenc_si128(m[l][1], k);
-        }
-    }
-    for l in 0..L {
-        e[l][0] = _mm_aesenclast_si128(m[l][0], keys[l].rk[14]);
-        e[l][1] = _mm_aesenclast_si128(m[l][1], keys[l].rk[14]);
-    }
-    m.zeroize();
+    (m, base)
+}
 
-    // AES-256 schedule (FIPS 197 5.2): even words RotWord+SubWord+Rcon, odd words SubWord.
+/// Completes the AES-256 schedules whose first two round keys (the derived key) are set,
+/// `L` tickets side by side (FIPS 197 5.2: even words RotWord+SubWord+Rcon, odd SubWord).
+#[target_feature(enable = "aes,sse4.1")]
+#[inline]
+fn expand_lanes<const L: usize>(e: &mut [[__m128i; 15]; L]) {
     macro_rules! step {
         ($i:literal, $rcon:literal) => {
             for k in e.iter_mut() {
@@ -296,30 +288,66 @@ unsafe fn prepare<const L: usize>(
     step!(10, 0x10, odd);
     step!(12, 0x20, odd);
     step!(14, 0x40);
+}
 
-    // H = E(0) and E(J0), J0 = N[12..] || 1, for all tickets side by side.
-    let mut b = [[_mm_setzero_si128(); 2]; L];
-    for l in 0..L {
-        b[l] = [e[l][0], _mm_xor_si128(counter(base[l], 1), e[l][0])];
-    }
-    for r in 1..14 {
-        for l in 0..L {
-            b[l][0] = _mm_aesenc_si128(b[l][0], e[l][r]);
-            b[l][1] = _mm_aesenc_si128(b[l][1], e[l][r]);
-        }
-    }
-    let out = core::array::from_fn(|l| {
-        let h = _mm_aesenclast_si128(b[l][0], e[l][14]);
+/// The tickets' keys from their schedules, `H = E(0)` and `E(J0)`.
+#[target_feature(enable = "sse4.1")]
+#[inline]
+fn ticket_keys<const L: usize>(
+    e: &[[__m128i; 15]; L],
+    first: &[[__m128i; 2]; L],
+    base: &[__m128i; L],
+) -> [TicketKeys; L] {
+    core::array::from_fn(|l| {
         let z = _mm_setzero_si128();
         TicketKeys {
             rk: e[l],
-            h: [mulx(rev(h)), z, z, z],
-            ej0: _mm_aesenclast_si128(b[l][1], e[l][14]),
+            h: [mulx(rev(first[l][0])), z, z, z],
+            ej0: first[l][1],
             base: base[l],
         }
-    });
+    })
+}
+
+/// Interleaved XAES key derivation, AES-256 key schedule and first blocks (`H`, `E(J0)`) for
+/// `L` tickets. Returns each ticket's keys with `h[0]` set (powers not yet computed).
+///
+/// # Safety
+/// AES-NI, PCLMULQDQ and SSE4.1 available.
+#[target_feature(enable = "aes,pclmulqdq,sse4.1")]
+#[inline]
+unsafe fn prepare<const L: usize>(
+    keys: [&XaesRoundKeys; L],
+    nonces: [&[u8; 24]; L],
+) -> [TicketKeys; L] {
+    let (mut m, base) = kdf_inputs(&keys, &nonces);
+    for r in 1..14 {
+        for (m, key) in m.iter_mut().zip(&keys) {
+            m[0] = _mm_aesenc_si128(m[0], key.rk[r]);
+            m[1] = _mm_aesenc_si128(m[1], key.rk[r]);
+        }
+    }
+    let mut e = [[_mm_setzero_si128(); 15]; L];
+    for ((e, m), key) in e.iter_mut().zip(&m).zip(&keys) {
+        e[0] = _mm_aesenclast_si128(m[0], key.rk[14]);
+        e[1] = _mm_aesenclast_si128(m[1], key.rk[14]);
+    }
+    expand_lanes(&mut e);
+    // H = E(0) and E(J0), J0 = N[12..] || 1, for all tickets side by side.
+    let mut b: [[__m128i; 2]; L] =
+        core::array::from_fn(|l| [e[l][0], _mm_xor_si128(counter(base[l], 1), e[l][0])]);
+    for r in 1..14 {
+        for (b, e) in b.iter_mut().zip(&e) {
+            b[0] = _mm_aesenc_si128(b[0], e[r]);
+            b[1] = _mm_aesenc_si128(b[1], e[r]);
+        }
+    }
+    for (b, e) in b.iter_mut().zip(&e) {
+        b[0] = _mm_aesenclast_si128(b[0], e[14]);
+        b[1] = _mm_aesenclast_si128(b[1], e[14]);
+    }
+    let out = ticket_keys(&e, &b, &base);
     e.zeroize();
-    b.zeroize();
     out
 }
 
@@ -452,7 +480,6 @@ unsafe fn tags_lockstep<const L: usize>(
     for l in 0..L {
         out[l] = _mm_xor_si128(rev(gmul(_mm_xor_si128(y[l], lens), h[l])), k[l].ej0);
     }
-    y.zeroize();
     out
 }
 
@@ -488,7 +515,6 @@ unsafe fn ctr_tail<const W: usize>(rk: &[__m128i; 15], base: __m128i, ctr: u32, 
         }
         t.zeroize();
     }
-    ks.zeroize();
 }
 
 /// CTR encryption / decryption of `data` in place, counters from 2.
@@ -623,7 +649,6 @@ unsafe fn tags_lockstep_ymm<const L: usize, const P: usize>(
         out[l0] = _mm_xor_si128(_mm256_castsi256_si128(t), k[l0].ej0);
         out[l1] = _mm_xor_si128(_mm256_extracti128_si256::<1>(t), k[l1].ej0);
     }
-    y.zeroize();
     h.zeroize();
     out
 }
@@ -666,7 +691,6 @@ unsafe fn ctr_ymm(rk: &[__m128i; 15], base: __m128i, data: &mut [u8]) {
                 _mm256_storeu_si256(d, _mm256_xor_si256(_mm256_loadu_si256(d), *v));
             }
         }
-        x.zeroize();
         ctr = ctr.wrapping_add(8);
     }
     k2.zeroize();
