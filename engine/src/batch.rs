@@ -1379,6 +1379,49 @@ mod tests {
         }
     }
 
+    /// AEAD tickets really go to the XAES kernel queue on x86 backends (the equivalence tests
+    /// would also pass if they fell back to the single-ticket path), never on `Portable`, and
+    /// CBC tickets are handed back to the other paths.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn aead_queue_takes_aead_tickets_on_x86_backends() {
+        use super::simd::AeadSeal;
+        let key = TicketKey::generate(CipherKind::Aes128).unwrap();
+        for backend in Backend::available() {
+            let state = [3u8; 40];
+            for format in TicketFormat::ALL {
+                let mut buf = [0u8; 200];
+                let len = format.sealed_len(state.len());
+                let mut aead = AeadSeal::new(backend);
+                let input = SealInput {
+                    format,
+                    key: &key,
+                    state: &state,
+                };
+                let iv = [7u8; IV_SLOT];
+                let taken = aead
+                    .try_push(input, &iv[..format.iv_len()], &mut buf[..len])
+                    .is_ok();
+                aead.finish();
+                let expect = format == TicketFormat::Aead && backend.gcm().is_some();
+                assert_eq!(taken, expect, "{backend:?} {format}");
+                if taken {
+                    let mut want = vec![0u8; len];
+                    format::seal_into_using(
+                        Backend::Portable,
+                        format,
+                        &key,
+                        &iv,
+                        &state,
+                        &mut want,
+                    )
+                    .unwrap();
+                    assert_eq!(&buf[..len], &want[..], "{backend:?}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn unpad_ct_agrees_with_the_portable_unpad() {
         use crate::backend::hazmat::pkcs7_unpad;
