@@ -7,7 +7,7 @@
 //! [`Backend`] names the combination of AES and MAC implementations in use. [`Backend::detect`]
 //! picks the best one this CPU supports; [`Backend::selected`] honours the `TESSERA_BACKEND`
 //! environment variable (read once) and [`Backend::force`]. Hardware kernels can only be reached
-//! through zero-sized proof tokens ([`AesNi`], [`Vaes`], [`ShaNi`], [`Avx2`]) whose constructors
+//! through proof tokens ([`AesNi`], [`Vaes`], [`ShaNi`], [`Avx2`], [`Clmul`]) whose constructors
 //! return `None` unless runtime detection found the feature.
 //!
 //! # Multi-buffer kernels
@@ -17,6 +17,11 @@
 //!   time (AES-NI; also on VAES backends, where it measured faster than 16-block ymm groups).
 //! - [`MacKernel::hmac_sha256_many`]: HMAC-SHA-256 from precomputed key states, one message
 //!   per lane (3 SHA-NI streams or 8 AVX2 lanes; see `hash_lanes.rs`).
+//! - [`Clmul::xaes_seal_many`] / [`Clmul::xaes_open_many`]: XAES-256-GCM for the AEAD format,
+//!   four tickets' key derivations and schedules interleaved, GHASH in lockstep across them
+//!   (AES-NI + PCLMULQDQ; VAES + VPCLMULQDQ ymm on the VAES backends; see `x86_gcm.rs`).
+//!   Every x86 backend uses it for AEAD tickets, in batches and single-ticket calls alike
+//!   ([`Backend::gcm`]); [`Backend::Portable`] keeps the RustCrypto code.
 //!
 //! Lanes are independent tickets: each has its own round keys (AES-128 and AES-256 may mix in
 //! one call), IV and length. Mixed lengths never drop a batch to one lane: a lane whose ticket
@@ -60,7 +65,8 @@ pub use x86_gcm::{GcmJob, XaesRoundKeys};
 use crate::error::Error;
 
 // ---------------------------------------------------------------------------------------------
-// Proof tokens: zero-sized witnesses that detection found a feature.
+// Proof tokens: witnesses that detection found a feature (zero-sized, but for the flag in
+// `Clmul` that selects its ymm variant, itself set only from detection).
 
 /// Proof that the CPU supports AES-NI and SSE4.1.
 #[cfg(target_arch = "x86_64")]

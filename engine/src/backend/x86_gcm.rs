@@ -1,15 +1,20 @@
-//! AES-NI + PCLMULQDQ (xmm) XAES-256-GCM for the `aead` ticket format.
+//! XAES-256-GCM for the `aead` ticket format: AES-NI + PCLMULQDQ (xmm), and a ymm variant
+//! (VAES + VPCLMULQDQ) used by the VAES backends.
 //!
 //! Per ticket: the C2SP key derivation (two AES-256 blocks under the ring's XAES key `K`, from
 //! `N[..12] ^ K1`), the AES-256 key schedule of the derived key (`aeskeygenassist`),
 //! `H = E(0)` and `E(J0)`, then AES-256-GCM with `N[12..]`. Derivation, schedules and the two
-//! first blocks are serial chains of dependent instructions, so up to [`LANES`] tickets run
-//! them side by side. CTR blocks of one ticket are independent and go 8 at a time.
+//! first blocks are serial chains of dependent instructions, so [`LANES`] tickets run them
+//! side by side ([`prepare`]). CTR blocks of one ticket are independent and go 8 at a time
+//! (ymm: 4 registers of 2 blocks under broadcast round keys).
 //!
 //! GHASH is computed in the POLYVAL domain (RFC 8452 appendix A: byte-reversed blocks, `H`
 //! multiplied by x), where a carry-less product needs no bit reflection and reduces with two
-//! `pclmulqdq` by the constant `0xc2 << 56` (Montgomery form). Four blocks are multiplied by
-//! `H^4..H` and reduced once.
+//! `pclmulqdq` by the constant `0xc2 << 56` (Montgomery form, Gueron's AES-GCM-SIV code).
+//! When the tickets of a group have one shape (AAD and data lengths: the usual batch of one key
+//! and one state size), their GHASH chains run in lockstep, one Horner step per block for every
+//! ticket (ymm: two tickets per register; sealing reduces once per two blocks with `H^2`).
+//! Otherwise each ticket hashes alone, four blocks per reduction with `H^4..H`.
 //!
 //! Opening hashes the ciphertext first, compares the tag in constant time (`ptest` over the
 //! XOR) and decrypts only on a match: on a bad tag the buffer is never written.
@@ -19,6 +24,27 @@
 //! zeroized too. Register temporaries (key stream blocks, GHASH accumulators, the KDF blocks)
 //! are not wiped: zeroizing an array forces it into memory (stores and reloads inside the
 //! AES rounds and the GHASH chain).
+//!
+//! # Cost (128-byte state, batch 1024, one thread, 2-vCPU AMD EPYC dev VM)
+//! `bench/examples/batch_profile.rs ... aead`, best of 500 calls: vaes-shani ~73 ns/ticket to
+//! seal and ~75 to open; aesni-shani (xmm) ~89 / ~92; portable ~365 / ~367. Single-ticket
+//! calls (`seal_append` / `open_at`): ~115 / ~118 against ~361 / ~376 portable. Where a sealed
+//! ticket goes on vaes-shani (perf, share of samples x 72 ns): [`prepare`] ~16 ns (KDF, key
+//! schedule, `H`, `E(J0)`: 4 AES-256 blocks and 13 schedule steps per ticket, per-ticket work
+//! that plain AES-GCM with a fixed key would not have), GHASH of 10 blocks ~14 ns, CTR of 8
+//! blocks ~13 ns, the batch pipeline (`seal_chunk`, headers, copies) ~17 ns, nonces from the
+//! ChaCha IV generator ~8 ns (24 bytes per ticket). Opening: GHASH and tag check ~20 ns,
+//! [`prepare`] ~17, CTR ~13, the pipeline (split, lookup, copies) ~25.
+//!
+//! Tried and measured no faster here (so not kept): Karatsuba products in the ymm GHASH (+3 ns:
+//! the chain is latency-bound, not `pclmulqdq`-bound); groups of 8 tickets (+5..8 ns: spills);
+//! `H^2` aggregation when opening (H^2 sits on the critical path before GHASH); VAES for the
+//! KDF and first blocks (same time: [`prepare`] is not bound by AES throughput); the schedule
+//! through `aesenclast` instead of `aeskeygenassist` (same time); two tickets' CTR blocks
+//! paired per ymm register (+3..6 ns sealing: the lane inserts and extracts cost more than the
+//! extra AES parallelism gives). Issue 4's 30 ns/ticket was set for plain AES-GCM; XAES pays
+//! [`prepare`] per ticket (~16 ns) before any GCM work, and AES-NI for the 14 blocks per
+//! ticket is ~1 `vaesenc` per cycle on this CPU.
 
 #![allow(unsafe_code)]
 
@@ -55,7 +81,8 @@ impl fmt::Debug for XaesRoundKeys {
     }
 }
 
-/// One AEAD ticket for [`seal_many`] / [`open_many`].
+/// One AEAD ticket for [`Clmul::xaes_seal_many`](super::Clmul::xaes_seal_many) /
+/// [`Clmul::xaes_open_many`](super::Clmul::xaes_open_many).
 pub struct GcmJob<'a> {
     /// The ring's XAES key.
     pub key: &'a XaesRoundKeys,
