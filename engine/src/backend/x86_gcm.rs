@@ -70,6 +70,18 @@ impl Drop for XaesRoundKeys {
     fn drop(&mut self) {
         self.rk.zeroize();
         self.k1.zeroize();
+        #[cfg(test)]
+        {
+            let mut bytes = [0u8; 16 * 16];
+            for (c, k) in bytes
+                .chunks_exact_mut(16)
+                .zip(self.rk.iter().chain([&self.k1]))
+            {
+                // SAFETY: `c` is 16 bytes; unaligned store (SSE2, baseline on x86_64).
+                unsafe { _mm_storeu_si128(c.as_mut_ptr().cast(), *k) };
+            }
+            crate::drop_probe::observe("XaesRoundKeys", &bytes);
+        }
     }
 }
 
