@@ -20,8 +20,12 @@ fn main() -> Result<(), tessera::Error> {
     let backend = Backend::from_name(args.get(2).map_or("vaes-shani", String::as_str))?;
     let n: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(1024);
     let iters: usize = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(2000);
+    let format: TicketFormat = args
+        .get(5)
+        .map_or(Ok(TicketFormat::Rfc5077), |s| s.parse())
+        .map_err(|_| tessera::Error::BatchShape)?;
     let ring = KeyRing::single(TicketKey::generate(CipherKind::Aes128)?);
-    let t = Ticketer::new(ring, TicketFormat::Rfc5077).with_backend(backend);
+    let t = Ticketer::new(ring, format).with_backend(backend);
     let states: Vec<Vec<u8>> = (0..n).map(|i| vec![i as u8; 128]).collect();
     let refs: Vec<&[u8]> = states.iter().map(Vec::as_slice).collect();
     let mut tickets = TicketBatch::new();
@@ -58,7 +62,7 @@ fn main() -> Result<(), tessera::Error> {
     }
     assert!(opened.iter().all(Result::is_ok) || op != "open");
     println!(
-        "{op} {} batch {n}: best {best:.1} ns/ticket",
+        "{op} {} {format} batch {n}: best {best:.1} ns/ticket",
         backend.name()
     );
     Ok(())

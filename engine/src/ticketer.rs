@@ -151,7 +151,9 @@ impl Ticketer {
         let iv = &mut iv[..self.format.iv_len()];
         fill_iv(iv)?;
         let ring = self.keys.load();
-        format::seal_with_iv(self.format, ring.sealing_key(), iv, state, out)
+        // A backend this CPU lacks: the portable code (same bytes; only batch calls error).
+        let backend = self.backend().unwrap_or(Backend::Portable);
+        format::seal_with_iv_using(backend, self.format, ring.sealing_key(), iv, state, out)
     }
 
     /// Seals every `states[i]` under the ring's sealing key with fresh IVs/nonces (one call
@@ -282,7 +284,8 @@ impl Ticketer {
         let mut role = KeyRole::OpeningOnly;
         let mut revoked = false;
         let start = out.len();
-        let key = format::open_with(
+        let key = format::open_with_using(
+            self.backend().unwrap_or(Backend::Portable),
             self.format,
             ticket,
             self.max_ticket_len(),

@@ -123,16 +123,25 @@ fn every_backend_seals_like_the_portable_path_mixed_keys_formats_lengths() {
                     state: &states[i],
                 })
                 .collect();
-            let want: Vec<Vec<u8>> = inputs
-                .iter()
-                .zip(&ivs)
-                .map(|(inp, iv)| {
-                    let mut t = vec![0u8; inp.format.sealed_len(inp.state.len())];
-                    let iv = &iv[..inp.format.iv_len()];
-                    format::seal_into(inp.format, inp.key, iv, inp.state, &mut t).unwrap();
-                    t
-                })
-                .collect();
+            // The oracle: the portable backend, one ticket at a time through `format`.
+            let mut portable = TicketBatch::new();
+            let mut st = ok_statuses(n);
+            batch::seal_many(
+                Backend::Portable,
+                &inputs,
+                IvSource::Fixed(&ivs),
+                &mut portable,
+                &mut st,
+            )
+            .unwrap();
+            let want: Vec<Vec<u8>> = portable.iter().map(|t| t.unwrap().to_vec()).collect();
+            // The single-ticket API on the selected backend gives the same bytes.
+            for (i, (inp, iv)) in inputs.iter().zip(&ivs).enumerate().step_by(7) {
+                let mut t = vec![0u8; inp.format.sealed_len(inp.state.len())];
+                let iv = &iv[..inp.format.iv_len()];
+                format::seal_into(inp.format, inp.key, iv, inp.state, &mut t).unwrap();
+                assert_eq!(t, want[i], "format::seal_into ticket {i}");
+            }
             for backend in Backend::available() {
                 let mut status = ok_statuses(n);
                 batch::seal_many(
@@ -284,11 +293,12 @@ fn open_many_statuses_equal_open_at_for_hostile_batches() {
         for n in [0usize, 1, 9, 17, CHUNK + 1, 400] {
             let (ticketer, tickets) = hostile_batch(&mut rng, f, n);
             let refs: Vec<&[u8]> = tickets.iter().map(Vec::as_slice).collect();
+            let portable = ticketer.clone().with_backend(Backend::Portable);
             let want: Vec<(Result<OpenedTicket, Rejected>, Vec<u8>)> = refs
                 .iter()
                 .map(|t| {
                     let mut v = Vec::new();
-                    let r = ticketer.open_at(t, NOW - 1, &mut v);
+                    let r = portable.open_at(t, NOW - 1, &mut v);
                     (r, v)
                 })
                 .collect();
@@ -321,6 +331,10 @@ fn open_many_statuses_equal_open_at_for_hostile_batches() {
                     .unwrap();
                 for (i, (want_status, want_state)) in want.iter().enumerate() {
                     assert_eq!(&status[i], want_status, "{backend:?} {f} ticket {i}");
+                    // The single-ticket path on this backend agrees too.
+                    let mut v = Vec::new();
+                    assert_eq!(&t.open_at(refs[i], NOW - 1, &mut v), want_status);
+                    assert_eq!(&v, want_state, "{backend:?} {f} open_at {i}");
                     let got = out.get(i);
                     match want_status {
                         Ok(_) => assert_eq!(got, Some(&want_state[..]), "{backend:?} {f} {i}"),
@@ -511,5 +525,92 @@ fn shape_errors_and_per_ticket_refusals() {
         opened.clear();
         assert!(opened.is_empty());
         assert_eq!(format!("{opened:?}"), "StateBatch { tickets: 0, .. }");
+    }
+}
+
+/// AEAD batches of one state length (the XAES kernel's lockstep GHASH across a group), on
+/// every backend: tickets equal the portable backend's byte for byte, open back, and
+/// tampered tickets (tag, ciphertext, nonce; spread over the groups of the kernel) are
+/// `BadMac` while every other ticket of the batch opens. The single-ticket calls of a
+/// ticketer pinned to each backend agree with the portable one both ways.
+#[test]
+fn aead_batches_of_one_length_on_every_backend() {
+    let mut rng = ChaCha8Rng::seed_from_u64(4242);
+    let (key, _, _) = random_key(&mut rng, CipherKind::Aes256);
+    let base = Ticketer::new(KeyRing::single(key.clone()), TicketFormat::Aead);
+    let portable = base.clone().with_backend(Backend::Portable);
+    for len in [0usize, 1, 15, 16, 17, 128, 129, 500] {
+        for n in [1usize, 2, 3, 4, 5, 9, CHUNK + 3] {
+            let states: Vec<Vec<u8>> = (0..n)
+                .map(|_| {
+                    let mut s = vec![0u8; len];
+                    rng.fill_bytes(&mut s);
+                    s
+                })
+                .collect();
+            let refs: Vec<&[u8]> = states.iter().map(Vec::as_slice).collect();
+            let ivs: Vec<[u8; IV_SLOT]> = (0..n)
+                .map(|_| {
+                    let mut iv = [0u8; IV_SLOT];
+                    rng.fill_bytes(&mut iv);
+                    iv
+                })
+                .collect();
+            let mut want = TicketBatch::new();
+            let mut st = ok_statuses(n);
+            portable
+                .seal_many_with_ivs(&refs, &ivs, &mut want, &mut st)
+                .unwrap();
+            for backend in Backend::available() {
+                let t = base.clone().with_backend(backend);
+                let mut out = TicketBatch::new();
+                let mut status = ok_statuses(n);
+                t.seal_many_with_ivs(&refs, &ivs, &mut out, &mut status)
+                    .unwrap();
+                let mut tickets: Vec<Vec<u8>> = Vec::new();
+                for i in 0..n {
+                    assert_eq!(out.get(i), want.get(i), "{backend:?} len {len} n {n} {i}");
+                    tickets.push(out.get(i).unwrap().to_vec());
+                }
+                // Tamper with every third ticket: tag, ciphertext or nonce.
+                for (i, tk) in tickets.iter_mut().enumerate().filter(|(i, _)| i % 3 == 2) {
+                    let at = match (i / 3) % 3 {
+                        0 => tk.len() - 1 - i % 16,
+                        1 if len > 0 => 40 + i % len,
+                        _ => 16 + i % 24,
+                    };
+                    tk[at] ^= 0x01;
+                }
+                let tk_refs: Vec<&[u8]> = tickets.iter().map(Vec::as_slice).collect();
+                let mut opened = StateBatch::new();
+                let mut ost = open_statuses(n);
+                t.open_many(&tk_refs, &mut opened, &mut ost).unwrap();
+                for i in 0..n {
+                    if i % 3 == 2 {
+                        assert_eq!(
+                            ost[i],
+                            Err(Rejected(RejectReason::BadMac)),
+                            "{backend:?} {i}"
+                        );
+                        assert_eq!(opened.get(i), None);
+                    } else {
+                        assert_eq!(ost[i].map(|o| o.state_len), Ok(len), "{backend:?} {i}");
+                        assert_eq!(opened.get(i), Some(&states[i][..]), "{backend:?} {i}");
+                    }
+                    let mut v = Vec::new();
+                    assert_eq!(t.open(tk_refs[i], &mut v).is_ok(), i % 3 != 2);
+                }
+                // Single-ticket calls: sealed on this backend, opened on the portable one and
+                // the other way round.
+                let mut v = Vec::new();
+                let single = t.seal(&states[0]).unwrap();
+                assert_eq!(portable.open(&single, &mut v).map(|o| o.state_len), Ok(len));
+                assert_eq!(v, states[0]);
+                let single = portable.seal(&states[0]).unwrap();
+                v.clear();
+                assert_eq!(t.open(&single, &mut v).map(|o| o.state_len), Ok(len));
+                assert_eq!(v, states[0]);
+            }
+        }
     }
 }

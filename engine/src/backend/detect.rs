@@ -14,6 +14,10 @@ pub(crate) struct Features {
     pub(crate) vaes: bool,
     /// SHA-NI + SSE4.1 (`sha256rnds2` and friends).
     pub(crate) shani: bool,
+    /// PCLMULQDQ with AES-NI (GHASH for the AEAD format).
+    pub(crate) clmul: bool,
+    /// VPCLMULQDQ with VAES and PCLMULQDQ (ymm GHASH and CTR for the AEAD format).
+    pub(crate) vclmul: bool,
     /// AVX2 (8-lane SHA-256).
     pub(crate) avx2: bool,
 }
@@ -23,6 +27,8 @@ impl Features {
         aesni: false,
         vaes: false,
         shani: false,
+        clmul: false,
+        vclmul: false,
         avx2: false,
     };
 }
@@ -36,6 +42,12 @@ fn probe() -> Features {
         aesni,
         vaes: aesni && avx2 && std::arch::is_x86_feature_detected!("vaes"),
         shani: sse41 && std::arch::is_x86_feature_detected!("sha"),
+        clmul: aesni && std::arch::is_x86_feature_detected!("pclmulqdq"),
+        vclmul: aesni
+            && avx2
+            && std::arch::is_x86_feature_detected!("vaes")
+            && std::arch::is_x86_feature_detected!("pclmulqdq")
+            && std::arch::is_x86_feature_detected!("vpclmulqdq"),
         avx2,
     }
 }
@@ -66,5 +78,7 @@ mod tests {
         // VAES kernels also run AES-NI code paths (key schedule), so VAES implies AES-NI.
         assert!(!f.vaes || f.aesni);
         assert!(!f.vaes || f.avx2);
+        assert!(!f.clmul || f.aesni);
+        assert!(!f.vclmul || (f.clmul && f.vaes));
     }
 }

@@ -7,7 +7,7 @@
 //! [`Backend`] names the combination of AES and MAC implementations in use. [`Backend::detect`]
 //! picks the best one this CPU supports; [`Backend::selected`] honours the `TESSERA_BACKEND`
 //! environment variable (read once) and [`Backend::force`]. Hardware kernels can only be reached
-//! through zero-sized proof tokens ([`AesNi`], [`Vaes`], [`ShaNi`], [`Avx2`]) whose constructors
+//! through proof tokens ([`AesNi`], [`Vaes`], [`ShaNi`], [`Avx2`], [`Clmul`]) whose constructors
 //! return `None` unless runtime detection found the feature.
 //!
 //! # Multi-buffer kernels
@@ -17,6 +17,11 @@
 //!   time (AES-NI; also on VAES backends, where it measured faster than 16-block ymm groups).
 //! - [`MacKernel::hmac_sha256_many`]: HMAC-SHA-256 from precomputed key states, one message
 //!   per lane (4 SHA-NI streams in hand-scheduled asm, or 8 AVX2 lanes; see `hash_lanes.rs`).
+//! - [`Clmul::xaes_seal_many`] / [`Clmul::xaes_open_many`]: XAES-256-GCM for the AEAD format,
+//!   four tickets' key derivations and schedules interleaved, GHASH in lockstep across them
+//!   (AES-NI + PCLMULQDQ; VAES + VPCLMULQDQ ymm on the VAES backends; see `x86_gcm.rs`).
+//!   Every x86 backend uses it for AEAD tickets, in batches and single-ticket calls alike
+//!   ([`Backend::gcm`]); [`Backend::Portable`] keeps the RustCrypto code.
 //!
 //! Lanes are independent tickets: each has its own round keys (AES-128 and AES-256 may mix in
 //! one call), IV and length. Mixed lengths never drop a batch to one lane: a lane whose ticket
@@ -39,6 +44,8 @@ mod x86_aesni;
 #[cfg(target_arch = "x86_64")]
 mod x86_avx2;
 #[cfg(target_arch = "x86_64")]
+mod x86_gcm;
+#[cfg(target_arch = "x86_64")]
 mod x86_shani;
 #[cfg(target_arch = "x86_64")]
 mod x86_vaes;
@@ -53,11 +60,14 @@ pub(crate) use portable::KeyMaterial;
 pub use portable::hazmat;
 #[cfg(target_arch = "x86_64")]
 pub use x86_aesni::{CbcTicket, RoundKeys};
+#[cfg(target_arch = "x86_64")]
+pub use x86_gcm::{GcmJob, XaesRoundKeys};
 
 use crate::error::Error;
 
 // ---------------------------------------------------------------------------------------------
-// Proof tokens: zero-sized witnesses that detection found a feature.
+// Proof tokens: witnesses that detection found a feature (zero-sized, but for the flag in
+// `Clmul` that selects its ymm variant, itself set only from detection).
 
 /// Proof that the CPU supports AES-NI and SSE4.1.
 #[cfg(target_arch = "x86_64")]
@@ -73,6 +83,16 @@ pub struct ShaNi(());
 #[cfg(target_arch = "x86_64")]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Vaes(AesNi);
+
+/// Proof that the CPU supports PCLMULQDQ, plus everything [`AesNi`] proves (the AEAD kernel).
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Clmul {
+    aesni: AesNi,
+    /// VAES + VPCLMULQDQ + AVX2 were also detected and the backend is a VAES one: the ymm
+    /// kernel. Only ever set from detection ([`Clmul::wide`]).
+    ymm: bool,
+}
 
 /// Proof that the CPU supports AVX2.
 #[cfg(target_arch = "x86_64")]
@@ -90,6 +110,101 @@ impl Vaes {
     /// The AES-NI proof this one implies.
     pub fn aesni(self) -> AesNi {
         self.0
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Clmul {
+    /// `Some` if PCLMULQDQ, AES-NI and SSE4.1 were detected (never under Miri).
+    pub fn new() -> Option<Self> {
+        let aesni = AesNi::new()?;
+        detect::features()
+            .clmul
+            .then_some(Self { aesni, ymm: false })
+    }
+
+    /// The ymm kernel (VAES + VPCLMULQDQ) if detected, else [`Self::new`].
+    pub fn wide() -> Option<Self> {
+        let f = detect::features();
+        Self::new().map(|k| Self {
+            ymm: f.vclmul && f.vaes && f.avx2,
+            ..k
+        })
+    }
+
+    /// True for the ymm kernel.
+    pub fn is_wide(self) -> bool {
+        self.ymm
+    }
+
+    /// The AES-NI proof this one implies.
+    pub fn aesni(self) -> AesNi {
+        self.aesni
+    }
+
+    /// Expands a ring's XAES-256-GCM key for [`Self::xaes_seal_many`] / [`Self::xaes_open_many`].
+    #[allow(unsafe_code)] // Dispatch into the ISA module, behind the proof token.
+    pub fn xaes_round_keys(self, key: &[u8; 32]) -> XaesRoundKeys {
+        // SAFETY: `self` proves AES-NI and SSE4.1 were detected.
+        unsafe { x86_gcm::xaes_round_keys(key) }
+    }
+
+    /// XAES-256-GCM seal of every job in place; each job's tag is written to `job.tag`.
+    /// Several tickets' key derivations and schedules run interleaved.
+    #[allow(unsafe_code)] // Dispatch into the ISA module, behind the proof token.
+    pub fn xaes_seal_many(self, jobs: &mut [GcmJob<'_>]) {
+        if self.ymm {
+            // SAFETY: `ymm` is set only when detection found VAES, VPCLMULQDQ and AVX2 (and
+            // `self` proves AES-NI, PCLMULQDQ and SSE4.1).
+            unsafe { x86_gcm::seal_many_ymm(jobs) }
+        } else {
+            // SAFETY: `self` proves AES-NI, PCLMULQDQ and SSE4.1 were detected.
+            unsafe { x86_gcm::seal_many(jobs) }
+        }
+    }
+
+    /// XAES-256-GCM open of every job in place: the tag is checked in constant time first;
+    /// `job.ok` is set and only then is `job.data` decrypted (untouched otherwise).
+    #[allow(unsafe_code)] // Dispatch into the ISA module, behind the proof token.
+    pub fn xaes_open_many(self, jobs: &mut [GcmJob<'_>]) {
+        if self.ymm {
+            // SAFETY: `ymm` is set only when detection found VAES, VPCLMULQDQ and AVX2 (and
+            // `self` proves AES-NI, PCLMULQDQ and SSE4.1).
+            unsafe { x86_gcm::open_many_ymm(jobs) }
+        } else {
+            // SAFETY: `self` proves AES-NI, PCLMULQDQ and SSE4.1 were detected.
+            unsafe { x86_gcm::open_many(jobs) }
+        }
+    }
+
+    /// Plain AES-256-GCM seal through the kernel's GCM layer (known-answer tests).
+    #[allow(unsafe_code)] // Dispatch into the ISA module, behind the proof token.
+    pub fn gcm256_seal(
+        self,
+        key: &[u8; 32],
+        nonce: &[u8; 12],
+        aad: &[u8],
+        data: &mut [u8],
+    ) -> [u8; 16] {
+        // SAFETY: `self` proves AES-NI, PCLMULQDQ and SSE4.1 were detected.
+        unsafe { x86_gcm::gcm256(key, nonce, aad, data, None) }.unwrap_or([0; 16])
+    }
+
+    /// Plain AES-256-GCM open through the kernel's GCM layer: tag checked in constant time
+    /// before decryption; on a mismatch `data` is untouched.
+    #[allow(unsafe_code)] // Dispatch into the ISA module, behind the proof token.
+    pub fn gcm256_open(
+        self,
+        key: &[u8; 32],
+        nonce: &[u8; 12],
+        aad: &[u8],
+        data: &mut [u8],
+        tag: &[u8; 16],
+    ) -> Result<(), portable::BadTag> {
+        // SAFETY: `self` proves AES-NI, PCLMULQDQ and SSE4.1 were detected.
+        unsafe { x86_gcm::gcm256(key, nonce, aad, data, Some(tag)) }
+            .map(|_| ())
+            .map_err(|()| portable::BadTag)
     }
 }
 
@@ -569,6 +684,19 @@ impl Backend {
     #[cfg(not(target_arch = "x86_64"))]
     pub fn aes(self) -> Option<core::convert::Infallible> {
         None
+    }
+
+    /// The XAES-256-GCM kernel for the AEAD format: every x86 backend has one when PCLMULQDQ
+    /// was detected (ymm on the VAES backends when VPCLMULQDQ was detected too); `None` for
+    /// the portable backend (which keeps the RustCrypto code).
+    #[cfg(target_arch = "x86_64")]
+    pub fn gcm(self) -> Option<Clmul> {
+        match self {
+            Self::Portable => None,
+            // VAES backends: the ymm kernel when VPCLMULQDQ is there too.
+            Self::VaesShaNi(..) | Self::VaesAvx2(..) => Clmul::wide(),
+            _ => Clmul::new(),
+        }
     }
 
     /// The HMAC-SHA-256 kernel.

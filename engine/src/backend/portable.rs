@@ -61,6 +61,10 @@ impl AesKey {
 pub struct XaesKey {
     cipher: aes::Aes256Enc,
     k1: [u8; 16],
+    /// The same key for the x86 AEAD kernel, expanded at key setup when PCLMULQDQ and AES-NI
+    /// were detected (whichever backend is selected, so forcing one later costs nothing).
+    #[cfg(target_arch = "x86_64")]
+    x86: Option<super::XaesRoundKeys>,
 }
 
 impl Drop for XaesKey {
@@ -84,7 +88,68 @@ impl XaesKey {
         Self {
             cipher,
             k1: k1.to_be_bytes(),
+            #[cfg(target_arch = "x86_64")]
+            x86: super::Clmul::new().map(|proof| proof.xaes_round_keys(key)),
         }
+    }
+
+    /// The key expanded for the x86 AEAD kernel (`None` without PCLMULQDQ + AES-NI).
+    #[cfg(target_arch = "x86_64")]
+    pub fn x86(&self) -> Option<&super::XaesRoundKeys> {
+        self.x86.as_ref()
+    }
+
+    /// [`Self::seal`] through `backend`: the x86 kernel on x86 backends, this portable code on
+    /// [`Backend::Portable`](super::Backend::Portable). Same output either way.
+    pub fn seal_with(
+        &self,
+        backend: super::Backend,
+        nonce: &[u8; 24],
+        aad: &[u8],
+        buf: &mut [u8],
+    ) -> [u8; 16] {
+        #[cfg(target_arch = "x86_64")]
+        if let (Some(proof), Some(key)) = (backend.gcm(), self.x86.as_ref()) {
+            let mut job = [super::GcmJob {
+                key,
+                nonce: *nonce,
+                aad,
+                data: buf,
+                tag: [0; 16],
+                ok: false,
+            }];
+            proof.xaes_seal_many(&mut job);
+            return job[0].tag;
+        }
+        let _ = backend;
+        self.seal(nonce, aad, buf)
+    }
+
+    /// [`Self::open`] through `backend` (see [`Self::seal_with`]): tag checked in constant
+    /// time before decryption; on a mismatch `buf` is untouched.
+    pub fn open_with(
+        &self,
+        backend: super::Backend,
+        nonce: &[u8; 24],
+        aad: &[u8],
+        buf: &mut [u8],
+        tag: &[u8; 16],
+    ) -> Result<(), BadTag> {
+        #[cfg(target_arch = "x86_64")]
+        if let (Some(proof), Some(key)) = (backend.gcm(), self.x86.as_ref()) {
+            let mut job = [super::GcmJob {
+                key,
+                nonce: *nonce,
+                aad,
+                data: buf,
+                tag: *tag,
+                ok: false,
+            }];
+            proof.xaes_open_many(&mut job);
+            return if job[0].ok { Ok(()) } else { Err(BadTag) };
+        }
+        let _ = backend;
+        self.open(nonce, aad, buf, tag)
     }
 
     /// The per-message AES-256 key for the first 12 bytes of a 24-byte nonce:

@@ -79,7 +79,7 @@ impl fmt::Debug for CbcTicket<'_> {
 
 #[target_feature(enable = "aes,sse4.1")]
 #[inline]
-fn expand_step(prev: __m128i, assist: __m128i) -> __m128i {
+pub(super) fn expand_step(prev: __m128i, assist: __m128i) -> __m128i {
     let mut k = prev;
     let mut t = _mm_slli_si128::<4>(k);
     k = _mm_xor_si128(k, t);

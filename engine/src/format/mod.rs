@@ -56,6 +56,7 @@ use core::str::FromStr;
 use rand_core::{CryptoRng, RngCore};
 use zeroize::Zeroize;
 
+use crate::backend::Backend;
 use crate::backend::hazmat::{BLOCK, pkcs7_pad, pkcs7_unpad, tags_equal};
 use crate::error::{Error, RejectReason, Rejected};
 use crate::keys::TicketKey;
@@ -234,6 +235,26 @@ pub fn seal_into(
     state: &[u8],
     out: &mut [u8],
 ) -> Result<usize, Error> {
+    seal_into_using(default_backend(), format, key, iv_or_nonce, state, out)
+}
+
+/// The backend of the single-ticket functions: [`Backend::selected`], or the portable code if
+/// `TESSERA_BACKEND` names a backend this CPU lacks (every backend gives the same bytes; only
+/// the batch calls report that error).
+fn default_backend() -> Backend {
+    Backend::selected().unwrap_or(Backend::Portable)
+}
+
+/// [`seal_into`] through `backend` (the AEAD format's XAES-256-GCM runs on the backend's
+/// kernel; the CBC formats here always use the portable code).
+pub(crate) fn seal_into_using(
+    backend: Backend,
+    format: TicketFormat,
+    key: &TicketKey,
+    iv_or_nonce: &[u8],
+    state: &[u8],
+    out: &mut [u8],
+) -> Result<usize, Error> {
     if state.len() > format.max_state_len() {
         return Err(Error::StateTooLong(state.len()));
     }
@@ -272,7 +293,9 @@ pub fn seal_into(
         TicketFormat::Aead => {
             let mut nonce = [0u8; 24];
             nonce.copy_from_slice(iv_or_nonce);
-            let tag = material.aead.seal(&nonce, &key.name().0, body);
+            let tag = material
+                .aead
+                .seal_with(backend, &nonce, &key.name().0, body);
             trailer.copy_from_slice(&tag);
         }
     }
@@ -302,12 +325,24 @@ pub fn seal_with_iv(
     state: &[u8],
     out: &mut Vec<u8>,
 ) -> Result<(), Error> {
+    seal_with_iv_using(default_backend(), format, key, iv_or_nonce, state, out)
+}
+
+/// [`seal_with_iv`] through `backend`.
+pub(crate) fn seal_with_iv_using(
+    backend: Backend,
+    format: TicketFormat,
+    key: &TicketKey,
+    iv_or_nonce: &[u8],
+    state: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), Error> {
     if state.len() > format.max_state_len() {
         return Err(Error::StateTooLong(state.len()));
     }
     let start = out.len();
     out.resize(start + format.sealed_len(state.len()), 0);
-    match seal_into(format, key, iv_or_nonce, state, &mut out[start..]) {
+    match seal_into_using(backend, format, key, iv_or_nonce, state, &mut out[start..]) {
         Ok(_) => Ok(()),
         Err(e) => {
             out.truncate(start);
@@ -384,6 +419,7 @@ pub(crate) fn split(
 
 /// MAC check, decryption and unpadding of a split ticket into `out` (exactly body-sized).
 fn open_parts<'k>(
+    backend: Backend,
     format: TicketFormat,
     parts: &Parts<'_>,
     lookup: impl FnOnce(&[u8; 16]) -> Option<&'k TicketKey>,
@@ -427,7 +463,9 @@ fn open_parts<'k>(
             let opened = if null_crypto() {
                 Ok(())
             } else {
-                material.aead.open(nonce, parts.name, out, tag)
+                material
+                    .aead
+                    .open_with(backend, nonce, parts.name, out, tag)
             };
             match opened {
                 Ok(()) => Ok(Opened {
@@ -487,8 +525,20 @@ pub fn open_into<'k>(
     lookup: impl FnOnce(&[u8; 16]) -> Option<&'k TicketKey>,
     out: &mut [u8],
 ) -> Result<Opened<'k>, Rejected> {
+    open_into_using(default_backend(), format, ticket, max_len, lookup, out)
+}
+
+/// [`open_into`] through `backend`.
+pub(crate) fn open_into_using<'k>(
+    backend: Backend,
+    format: TicketFormat,
+    ticket: &[u8],
+    max_len: usize,
+    lookup: impl FnOnce(&[u8; 16]) -> Option<&'k TicketKey>,
+    out: &mut [u8],
+) -> Result<Opened<'k>, Rejected> {
     let parts = split(format, ticket, max_len)?;
-    open_parts(format, &parts, lookup, out)
+    open_parts(backend, format, &parts, lookup, out)
 }
 
 /// Opens `ticket` and appends its state to `out` (see [`open_into`]); returns the key that
@@ -500,10 +550,22 @@ pub fn open_with<'k>(
     lookup: impl FnOnce(&[u8; 16]) -> Option<&'k TicketKey>,
     out: &mut Vec<u8>,
 ) -> Result<&'k TicketKey, Rejected> {
+    open_with_using(default_backend(), format, ticket, max_len, lookup, out)
+}
+
+/// [`open_with`] through `backend`.
+pub(crate) fn open_with_using<'k>(
+    backend: Backend,
+    format: TicketFormat,
+    ticket: &[u8],
+    max_len: usize,
+    lookup: impl FnOnce(&[u8; 16]) -> Option<&'k TicketKey>,
+    out: &mut Vec<u8>,
+) -> Result<&'k TicketKey, Rejected> {
     let parts = split(format, ticket, max_len)?;
     let start = out.len();
     out.resize(start + parts.body.len(), 0);
-    match open_parts(format, &parts, lookup, &mut out[start..]) {
+    match open_parts(backend, format, &parts, lookup, &mut out[start..]) {
         Ok(opened) => {
             out[start + opened.state_len..].zeroize();
             out.truncate(start + opened.state_len);
