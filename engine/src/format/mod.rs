@@ -386,6 +386,7 @@ pub(crate) struct Parts<'t> {
     pub(crate) trailer: &'t [u8],
 }
 
+#[inline]
 pub(crate) fn split(
     format: TicketFormat,
     ticket: &[u8],
