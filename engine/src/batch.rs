@@ -38,7 +38,7 @@
 //! (before the hand-scheduled SHA-NI kernels: ~123 and ~128). Where a sealed ticket's time
 //! goes (perf): SHA-256 compressions ~64 ns (4 per ticket: 3 inner blocks for the 178-byte MAC
 //! input after the precomputed key block, 1 outer; 4 SHA-NI streams at ~16 ns a block), CBC
-//! ~12 ns, IVs ~5 ns, HMAC glue (lockstep groups) ~4 ns, this module ~10 ns (headers, padding,
+//! ~12 ns, IVs ~3 ns (AES-256-CTR, `pool::IvRng`), HMAC glue (lockstep groups) ~4 ns, this module ~10 ns (headers, padding,
 //! copies). Opening: the same MAC, CBC decryption ~15 ns, copying the body ~5 ns, this module
 //! with split, unpadding and tag checks ~20 ns.
 //!

@@ -29,7 +29,7 @@
 //! batch run with fewer lanes. Callers own every buffer; the kernels allocate nothing.
 //!
 //! The ymm kernels (VAES, AVX2) end with `vzeroupper`, so SHA-NI code after them runs at full
-//! speed (Zen 3 slows SHA-NI ~100x on dirty upper ymm state).
+//! speed (this AMD EPYC, family 26, slows SHA-NI ~100x on dirty upper ymm state).
 
 // `unsafe_code` stays denied here except on the few wrapper functions that call into the
 // `x86_*` modules; each such call sits behind a proof token, with "detect() proved support".

@@ -1,11 +1,11 @@
 //! AVX2 8-lane SHA-256: eight independent messages, one 32-bit word of each per ymm lane.
 //!
-//! For CPUs with AVX2 but no SHA-NI (Intel before Ice Lake). On Zen 3 it is slower than
-//! SHA-NI (~160 cycles per compression, issue 4), so detection prefers SHA-NI. The lane
+//! For CPUs with AVX2 but no SHA-NI (Intel before Ice Lake). On the dev VM (Zen 5) it is slower
+//! than SHA-NI (~160 cycles per compression, issue 4), so detection prefers SHA-NI. The lane
 //! scheduler (`hash_lanes.rs`) feeds one block per lane per call; states and blocks are
 //! transposed in and out with an 8x8 word transpose.
 //!
-//! Ends with `vzeroupper` (SHA-NI after dirty ymm state is ~100x slower on Zen 3).
+//! Ends with `vzeroupper` (SHA-NI after dirty ymm state is ~100x slower on the dev VM).
 
 #![allow(unsafe_code)]
 

@@ -12,7 +12,7 @@
 //! traffic, not AES throughput. VAES backends decrypt with the AES-NI kernel.
 //!
 //! Every entry point ends with `vzeroupper`: SHA-NI code run after dirty ymm state is ~100x
-//! slower on Zen 3 (issue 4).
+//! slower on this AMD EPYC (family 26, Zen 5; issue 4 calls it Zen 3).
 
 #![allow(unsafe_code)]
 
