@@ -20,6 +20,8 @@
 //!   `KeyRing::find` lookup: the full rejection path up to and including the MAC comparison.
 //! - `open_many/<backend>/mac_first_vs_last`: the same through the batch API (a batch of one
 //!   openssl ticket) on every backend the CPU has: the SIMD MAC and its word-wise check.
+//! - `open_many/<backend>/aead_tag_first_vs_last`: a batch of four copies of an AEAD ticket
+//!   whose tag is wrong in its first vs its last byte (the XAES kernel's lockstep group).
 //! - `tags_equal/first_vs_last`: the 32-byte comparison alone, 64 calls per measurement.
 //! - `ring_find/first_vs_last`: `KeyRing::find` on a 16-key ring for a name one byte off a
 //!   real one, in its first vs its last byte, 64 calls per measurement.
@@ -309,6 +311,35 @@ fn main() {
             &name,
             1,
             &mut Case::new(two_classes(&ticket, n - 32, n - 1), &mut op),
+        );
+    }
+
+    // AEAD through the batch path: the x86 XAES kernel opens groups of four tickets in
+    // lockstep and checks each tag before decrypting; a batch of four copies of the ticket.
+    let f = TicketFormat::Aead;
+    let mut ticket = Vec::new();
+    format::seal_with_iv(f, ring128.sealing_key(), &[0x42; 24], &state, &mut ticket).expect("seal");
+    let n = ticket.len();
+    for backend in Backend::available() {
+        let params = OpenParams {
+            backend,
+            formats: Formats::One(f),
+            ring: &ring128,
+            max_state_len: state.len(),
+            now: 1_700_000_000,
+        };
+        let mut out = StateBatch::new();
+        let mut status: [Result<_, Rejected>; 4] =
+            core::array::from_fn(|_| Err(Rejected(RejectReason::TooShort)));
+        let mut op = |t: &[u8]| {
+            let r = params.open_many(&[t, t, t, t], &mut out, &mut status);
+            black_box((r.is_ok(), status[3].is_ok()));
+        };
+        let name = format!("open_many/{}/aead_tag_first_vs_last", backend.name());
+        run(
+            &name,
+            1,
+            &mut Case::new(two_classes(&ticket, n - 16, n - 1), &mut op),
         );
     }
 
