@@ -707,8 +707,8 @@ mod simd {
     const NAME_LEN: usize = 16;
     use crate::backend::hazmat::pkcs7_pad;
     use crate::backend::{
-        AesKernel, Backend, CbcTicket, Clmul, GcmJob, HmacInput, KeyMaterial, MacKernel,
-        XaesRoundKeys,
+        AesKernel, Backend, CbcDecryptTicket, CbcTicket, Clmul, GcmJob, HmacInput, KeyMaterial,
+        MacKernel, XaesRoundKeys,
     };
     use crate::error::{Error, RejectReason, Rejected};
     use crate::format::{Parts, TicketFormat};
@@ -1219,27 +1219,29 @@ mod simd {
             let mut live = 0;
             let decrypted =
                 {
+                    // Straight from the ticket into the output region: no copy first.
                     let mut queued = regions.iter_mut().zip(jobs).zip(&passed).filter_map(
                         |((region, job), &ok)| {
                             let job = job.filter(|_| ok)?;
-                            region.copy_from_slice(job.body);
-                            Some(CbcTicket {
+                            Some(CbcDecryptTicket {
                                 keys: job.key.material().x86.as_ref().unwrap_or(first),
                                 iv: job.iv,
-                                data: &mut region[..],
+                                src: job.body,
+                                dst: &mut region[..],
                             })
                         },
                     );
-                    let mut tickets: [CbcTicket<'_>; C] = core::array::from_fn(|_| {
+                    let mut tickets: [CbcDecryptTicket<'_>; C] = core::array::from_fn(|_| {
                         let t = queued.next();
                         live += usize::from(t.is_some());
-                        t.unwrap_or(CbcTicket {
+                        t.unwrap_or(CbcDecryptTicket {
                             keys: first,
                             iv: [0; 16],
-                            data: &mut [],
+                            src: &[],
+                            dst: &mut [],
                         })
                     });
-                    aes.cbc_decrypt_many(&mut tickets[..live])
+                    aes.cbc_decrypt_many_into(&mut tickets[..live])
                 };
 
             // 3. Padding, then the key's opening window.

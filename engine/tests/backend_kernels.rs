@@ -9,7 +9,9 @@ use hmac::{Hmac, Mac};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use sha2::{Digest, Sha256};
-use tessera::backend::{AesKernel, Backend, CbcTicket, HmacInput, MacKernel, RoundKeys};
+use tessera::backend::{
+    AesKernel, Backend, CbcDecryptTicket, CbcTicket, HmacInput, MacKernel, RoundKeys,
+};
 
 /// Batch sizes every kernel runs: empty, single, around the lane count, odd, large.
 fn batch_sizes(lanes: usize) -> Vec<usize> {
@@ -189,6 +191,67 @@ fn cbc_decrypt_many_matches_reference() {
             kernel.cbc_decrypt_many(&mut tickets).unwrap();
             drop(tickets);
             assert!(b.data == expect, "{kernel:?}, batch {n}, {n_keys} keys");
+        }
+    }
+}
+
+#[test]
+fn cbc_decrypt_many_into_matches_reference_and_leaves_the_source() {
+    for kernel in aes_kernels() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        for (n, n_keys) in batch_sizes(kernel.lanes())
+            .into_iter()
+            .flat_map(|n| [(n, 1), (n, 2), (n, 5)])
+        {
+            let b = CbcBatch::new(kernel, &mut rng, n, n_keys);
+            let mut expect = b.data.clone();
+            for (i, d) in expect.iter_mut().enumerate() {
+                ref_cbc_decrypt(&b.raw_keys[b.key_of[i]], &b.ivs[i], d);
+            }
+            // Output buffers start as garbage: every byte must be written.
+            let mut out: Vec<Vec<u8>> = b.data.iter().map(|d| vec![0xa5; d.len()]).collect();
+            let mut tickets: Vec<CbcDecryptTicket<'_>> = out
+                .iter_mut()
+                .enumerate()
+                .map(|(i, o)| CbcDecryptTicket {
+                    keys: &b.round_keys[b.key_of[i]],
+                    iv: b.ivs[i],
+                    src: &b.data[i],
+                    dst: o.as_mut_slice(),
+                })
+                .collect();
+            kernel.cbc_decrypt_many_into(&mut tickets).unwrap();
+            drop(tickets);
+            assert!(out == expect, "{kernel:?}, batch {n}, {n_keys} keys");
+        }
+    }
+}
+
+#[test]
+fn cbc_decrypt_many_into_refuses_bad_shapes_untouched() {
+    for kernel in aes_kernels() {
+        let rk = kernel.aesni().round_keys_128(&[7; 16]);
+        let src = [1u8; 32];
+        for (src_len, dst_len) in [(32, 16), (16, 32), (17, 17), (31, 32)] {
+            let mut good = [2u8; 32];
+            let mut dst = vec![3u8; dst_len];
+            let mut tickets = [
+                CbcDecryptTicket {
+                    keys: &rk,
+                    iv: [0; 16],
+                    src: &src,
+                    dst: &mut good,
+                },
+                CbcDecryptTicket {
+                    keys: &rk,
+                    iv: [0; 16],
+                    src: &src[..src_len.min(32)],
+                    dst: &mut dst,
+                },
+            ];
+            assert!(kernel.cbc_decrypt_many_into(&mut tickets).is_err());
+            assert_eq!(good, [2u8; 32], "{src_len}/{dst_len}: nothing decrypted");
+            assert!(dst.iter().all(|&b| b == 3));
         }
     }
 }

@@ -59,7 +59,7 @@ pub(crate) use portable::KeyMaterial;
 #[doc(hidden)]
 pub use portable::hazmat;
 #[cfg(target_arch = "x86_64")]
-pub use x86_aesni::{CbcTicket, RoundKeys};
+pub use x86_aesni::{CbcDecryptTicket, CbcTicket, RoundKeys};
 #[cfg(target_arch = "x86_64")]
 pub use x86_gcm::{GcmJob, XaesRoundKeys};
 
@@ -343,6 +343,23 @@ impl AesKernel {
         check_blocks(tickets)?;
         // SAFETY: detect() proved support (the token exists only after detection; VAES implies
         // AES-NI, and the AES-NI kernel is the faster decryption here, see `x86_vaes.rs`).
+        unsafe { x86_aesni::cbc_decrypt_many(tickets) };
+        Ok(())
+    }
+
+    /// CBC-decrypts each ticket's `src` into its `dst` (no padding removal), so a caller
+    /// opening into its own buffer skips copying the ciphertext there first.
+    /// [`Error::BatchShape`] (nothing decrypted) unless every `src` is whole 16-byte blocks
+    /// and as long as its `dst`.
+    #[allow(unsafe_code)] // Dispatch into the ISA module, behind the proof token.
+    pub fn cbc_decrypt_many_into(self, tickets: &mut [CbcDecryptTicket<'_>]) -> Result<(), Error> {
+        if !tickets
+            .iter()
+            .all(|t| t.src.len() % 16 == 0 && t.src.len() == t.dst.len())
+        {
+            return Err(Error::BatchShape);
+        }
+        // SAFETY: as `cbc_decrypt_many`; `src` and `dst` are distinct borrows.
         unsafe { x86_aesni::cbc_decrypt_many(tickets) };
         Ok(())
     }

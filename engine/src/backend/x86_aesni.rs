@@ -74,6 +74,56 @@ impl fmt::Debug for CbcTicket<'_> {
     }
 }
 
+/// One CBC ticket decrypted out of place: `src` (ciphertext, whole 16-byte blocks) into `dst`
+/// (the same length), so the ciphertext never has to be copied into the output first.
+pub struct CbcDecryptTicket<'a> {
+    /// Round keys of this ticket's AES key.
+    pub keys: &'a RoundKeys,
+    /// The ticket's IV.
+    pub iv: [u8; 16],
+    /// The ciphertext, read only.
+    pub src: &'a [u8],
+    /// Receives the plaintext; as long as `src`.
+    pub dst: &'a mut [u8],
+}
+
+impl fmt::Debug for CbcDecryptTicket<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CbcDecryptTicket")
+            .field("len", &self.src.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A ticket the decryption scheduler can walk: in place ([`CbcTicket`]) or out of place
+/// ([`CbcDecryptTicket`]).
+pub(super) trait DecryptSource {
+    /// Round keys, IV, where the ciphertext is read, where the plaintext goes, whole blocks.
+    /// For in-place tickets both pointers derive from one `&mut` borrow.
+    fn layout(&mut self) -> (&RoundKeys, *const u8, *const u8, *mut u8, usize);
+}
+
+impl DecryptSource for CbcTicket<'_> {
+    fn layout(&mut self) -> (&RoundKeys, *const u8, *const u8, *mut u8, usize) {
+        let blocks = self.data.len() / 16;
+        let dst = self.data.as_mut_ptr();
+        (self.keys, self.iv.as_ptr(), dst.cast_const(), dst, blocks)
+    }
+}
+
+impl DecryptSource for CbcDecryptTicket<'_> {
+    fn layout(&mut self) -> (&RoundKeys, *const u8, *const u8, *mut u8, usize) {
+        let blocks = self.src.len().min(self.dst.len()) / 16;
+        (
+            self.keys,
+            self.iv.as_ptr(),
+            self.src.as_ptr(),
+            self.dst.as_mut_ptr(),
+            blocks,
+        )
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Key schedule (FIPS 197 section 5.2, through AESKEYGENASSIST).
 
@@ -368,35 +418,40 @@ pub(super) unsafe fn cbc_encrypt_many(tickets: &mut [CbcTicket<'_>]) {
 // ---------------------------------------------------------------------------------------------
 // CBC decryption: blocks of all tickets form one stream, decrypted 8 at a time.
 
-/// A gathered block: where it lives, its key and where the ciphertext that precedes it is.
+/// A gathered block: where its ciphertext is read and its plaintext written (the same place
+/// when decrypting in place), its key and where the ciphertext that precedes it is.
 #[derive(Clone, Copy)]
 pub(super) struct DecSlot {
     pub(super) keys: *const RoundKeys,
-    pub(super) ptr: *mut u8,
-    /// The IV, the previous slot's block (same group, not yet overwritten while the group
-    /// stores back to front) or a saved copy of the previous group's last ciphertext block.
+    pub(super) src: *const u8,
+    pub(super) dst: *mut u8,
+    /// The IV, the previous slot's ciphertext (same group; in place it is not yet overwritten
+    /// while the group stores back to front) or a saved copy of the previous group's last
+    /// ciphertext block.
     pub(super) prev: *const u8,
 }
 
 impl DecSlot {
     pub(super) const IDLE: Self = Self {
         keys: core::ptr::null(),
-        ptr: core::ptr::null_mut(),
+        src: core::ptr::null(),
+        dst: core::ptr::null_mut(),
         prev: core::ptr::null(),
     };
 }
 
 /// Walks the blocks of all `tickets` with `rounds` rounds, gathering groups of up to `W`
 /// blocks (mixed tickets allowed) and handing each group to `group(slots, n)`. No ciphertext
-/// is copied per block: a slot's `prev` points at the preceding block in place, and only the
+/// is copied per block: a slot's `prev` points at the preceding ciphertext block, and only the
 /// last block of each group is saved (into one of two alternating buffers) before the group
-/// overwrites it, for the next group's first slot.
+/// may overwrite it (in place), for the next group's first slot.
 ///
 /// # Safety
-/// `group` may write only the 16 bytes at each `slots[..n].ptr`, must read every `prev` of a
-/// slot before writing any earlier slot (store back to front), and must be safe to call.
-pub(super) unsafe fn schedule_decrypt<const W: usize>(
-    tickets: &mut [CbcTicket<'_>],
+/// `group` may write only the 16 bytes at each `slots[..n].dst`, must read every `src` and
+/// `prev` of a slot before writing any earlier slot (store back to front), and must be safe to
+/// call.
+pub(super) unsafe fn schedule_decrypt<const W: usize, T: DecryptSource>(
+    tickets: &mut [T],
     rounds: usize,
     mut group: impl FnMut(&[DecSlot; W], usize),
 ) {
@@ -404,12 +459,12 @@ pub(super) unsafe fn schedule_decrypt<const W: usize>(
     let mut carry = [[0u8; 16]; 2];
     let mut which = 0;
     let mut n = 0;
-    for t in tickets.iter_mut().filter(|t| t.keys.rounds == rounds) {
-        let keys: *const RoundKeys = t.keys;
-        let iv: *const u8 = t.iv.as_ptr();
-        let total = t.data.len() / 16;
-        // Every block pointer derives from this one, so `ptr - 16` stays inside the ticket.
-        let base = t.data.as_mut_ptr();
+    for t in tickets.iter_mut() {
+        let (keys, iv, src, dst, total) = t.layout();
+        if keys.rounds != rounds {
+            continue;
+        }
+        let keys: *const RoundKeys = keys;
         let mut b = 0;
         while b < total {
             // A run of this ticket's blocks into the free slots.
@@ -417,23 +472,29 @@ pub(super) unsafe fn schedule_decrypt<const W: usize>(
             // A run starts a ticket (IV) or continues it in a fresh group (saved block).
             let first_prev = if b == 0 { iv } else { carry[which].as_ptr() };
             for i in 0..take {
-                let ptr = base.wrapping_add(16 * (b + i));
+                // Offsets stay inside the ticket: block b + i < total.
+                let at = 16 * (b + i);
                 let prev = if i == 0 {
                     first_prev
                 } else {
-                    ptr.wrapping_sub(16).cast_const()
+                    src.wrapping_add(at - 16)
                 };
-                slots[n + i] = DecSlot { keys, ptr, prev };
+                slots[n + i] = DecSlot {
+                    keys,
+                    src: src.wrapping_add(at),
+                    dst: dst.wrapping_add(at),
+                    prev,
+                };
             }
             n += take;
             b += take;
             if n == W {
                 // The next group's first slot (if it continues this ticket) chains on this
-                // block's ciphertext, which the group is about to overwrite.
-                // SAFETY: the slot's 16 bytes lie inside this ticket's data (b <= total).
+                // block's ciphertext, which the group may be about to overwrite.
+                // SAFETY: the slot's 16 bytes lie inside this ticket's source (b <= total).
                 unsafe {
                     core::ptr::copy_nonoverlapping(
-                        slots[W - 1].ptr,
+                        slots[W - 1].src,
                         carry[which ^ 1].as_mut_ptr(),
                         16,
                     )
@@ -452,8 +513,8 @@ pub(super) unsafe fn schedule_decrypt<const W: usize>(
 /// Decrypts `slots[..N]` (all live, `R` rounds), storing back to front.
 ///
 /// # Safety
-/// AES-NI available; every slot's `ptr` has 16 writable bytes, `prev` 16 readable bytes and
-/// `keys` is valid; no slot's `prev` points at a later slot.
+/// AES-NI available; every slot's `src` and `prev` have 16 readable bytes, `dst` 16 writable
+/// bytes and `keys` is valid; no slot's `prev` or `src` is a later slot's `dst`.
 #[target_feature(enable = "aes,sse4.1")]
 #[inline]
 unsafe fn decrypt_group<const N: usize, const R: usize>(slots: &[DecSlot]) {
@@ -464,7 +525,7 @@ unsafe fn decrypt_group<const N: usize, const R: usize>(slots: &[DecSlot]) {
     let mut x = [_mm_setzero_si128(); N];
     for i in 0..N {
         // SAFETY: 16 readable bytes at each slot (caller contract).
-        x[i] = unsafe { _mm_loadu_si128(slots[i].ptr.cast()) };
+        x[i] = unsafe { _mm_loadu_si128(slots[i].src.cast()) };
     }
     if uniform {
         for xi in x.iter_mut() {
@@ -499,7 +560,7 @@ unsafe fn decrypt_group<const N: usize, const R: usize>(slots: &[DecSlot]) {
         // SAFETY: `prev` has 16 readable bytes; the store hits the slot's own 16 bytes.
         unsafe {
             let p = _mm_xor_si128(x[i], _mm_loadu_si128(slots[i].prev.cast()));
-            _mm_storeu_si128(slots[i].ptr.cast(), p);
+            _mm_storeu_si128(slots[i].dst.cast(), p);
         }
     }
 }
@@ -539,10 +600,10 @@ pub(super) const DEC_BLOCKS: usize = 8;
 /// # Safety
 /// The CPU must support AES-NI and SSE4.1.
 #[target_feature(enable = "aes,sse4.1")]
-pub(super) unsafe fn cbc_decrypt_many(tickets: &mut [CbcTicket<'_>]) {
+pub(super) unsafe fn cbc_decrypt_many<T: DecryptSource>(tickets: &mut [T]) {
     // SAFETY: the group functions write only the gathered blocks; AES-NI by contract.
     unsafe {
-        schedule_decrypt::<DEC_BLOCKS>(tickets, 10, |s, n| decrypt_group_any::<10>(s, n));
-        schedule_decrypt::<DEC_BLOCKS>(tickets, 14, |s, n| decrypt_group_any::<14>(s, n));
+        schedule_decrypt::<DEC_BLOCKS, T>(tickets, 10, |s, n| decrypt_group_any::<10>(s, n));
+        schedule_decrypt::<DEC_BLOCKS, T>(tickets, 14, |s, n| decrypt_group_any::<14>(s, n));
     }
 }
