@@ -1,8 +1,9 @@
 //! Profiling driver for `perf record` / `perf stat`: loops `seal_many` or `open_many` on one
 //! backend (rfc5077, 128-byte state) and prints ns/ticket.
 //!
-//! `cargo run --release -p tessera-bench --example batch_profile -- {seal|open|seal1|open1} BACKEND
-//! BATCH ITERS` (`seal1`/`open1`: the single-ticket calls in a loop, for comparison)
+//! `cargo run --release -p tessera-bench --example batch_profile -- {seal|open|unknown|seal1|open1}
+//! BACKEND BATCH ITERS [FORMAT]` (`unknown`: open tickets of another server, every key name
+//! unknown; `seal1`/`open1`: the single-ticket calls in a loop, for comparison)
 #![forbid(unsafe_code)]
 
 use std::time::Instant;
@@ -26,6 +27,8 @@ fn main() -> Result<(), tessera::Error> {
         .map_err(|_| tessera::Error::BatchShape)?;
     let ring = KeyRing::single(TicketKey::generate(CipherKind::Aes128)?);
     let t = Ticketer::new(ring, format).with_backend(backend);
+    let foreign_ring = KeyRing::single(TicketKey::generate(CipherKind::Aes128)?);
+    let foreign = Ticketer::new(foreign_ring, format).with_backend(backend);
     let states: Vec<Vec<u8>> = (0..n).map(|i| vec![i as u8; 128]).collect();
     let refs: Vec<&[u8]> = states.iter().map(Vec::as_slice).collect();
     let mut tickets = TicketBatch::new();
@@ -42,6 +45,8 @@ fn main() -> Result<(), tessera::Error> {
         let start = Instant::now();
         match op {
             "open" => t.open_many_at(&ticket_refs, 1, &mut out, &mut opened)?,
+            // Another server's tickets: every key name unknown to this ring.
+            "unknown" => foreign.open_many_at(&ticket_refs, 1, &mut out, &mut opened)?,
             // The single-ticket calls, one per ticket (the baseline for a batch of one).
             "seal1" => {
                 for s in &refs {
