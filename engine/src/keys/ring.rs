@@ -85,6 +85,7 @@ impl NameIndex {
         }
     }
 
+    #[inline]
     fn get(&self, name: &[u8; 16]) -> Option<usize> {
         match self {
             Self::Scan(names) => {
@@ -308,7 +309,8 @@ impl KeyRing {
     /// sealing key)? Lets the open path count [`crate::RejectReason::Revoked`] apart from
     /// unknown names. Same lookup as [`KeyRing::find`], over the revoked names.
     pub fn is_revoked(&self, name: &[u8; 16]) -> bool {
-        self.revoked_index.get(name).is_some()
+        // Most rings have revoked nothing; whether one has is public.
+        !self.revoked.is_empty() && self.revoked_index.get(name).is_some()
     }
 
     /// Names revoked from this ring's ancestors, oldest first.
