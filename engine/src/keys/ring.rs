@@ -85,7 +85,6 @@ impl NameIndex {
         }
     }
 
-    #[inline]
     fn get(&self, name: &[u8; 16]) -> Option<usize> {
         match self {
             Self::Scan(names) => {
