@@ -34,13 +34,14 @@
 //!
 //! # Cost (rfc5077, 128-byte state, batch 1024, one thread; see `bench/benches/batch.rs`)
 //! Measured on the 2-vCPU AMD EPYC dev VM (Zen 5, ~4.2 GHz; best of 1000 calls,
-//! `bench/examples/batch_profile.rs`): vaes-shani ~101 ns/ticket to seal and ~110 to open
-//! (before the hand-scheduled SHA-NI kernels: ~123 and ~128). Where a sealed ticket's time
-//! goes (perf): SHA-256 compressions ~64 ns (4 per ticket: 3 inner blocks for the 178-byte MAC
-//! input after the precomputed key block, 1 outer; 4 SHA-NI streams at ~16 ns a block), CBC
-//! ~12 ns, IVs ~3 ns (AES-256-CTR, `pool::IvRng`), HMAC glue (lockstep groups) ~4 ns, this module ~10 ns (headers, padding,
-//! copies). Opening: the same MAC, CBC decryption ~15 ns, copying the body ~5 ns, this module
-//! with split, unpadding and tag checks ~20 ns.
+//! `bench/examples/batch_profile.rs`): vaes-shani ~96-101 ns/ticket to seal and ~109-112 to open
+//! (before the hand-scheduled SHA-NI kernels: ~123 and ~128). Where a sealed ticket's time goes
+//! (perf): SHA-256 compressions ~64 ns (4 per ticket: 3 inner blocks for the 178-byte MAC input
+//! after the precomputed key block, 1 outer; 4 SHA-NI streams at ~16 ns a block), CBC ~12 ns, IVs
+//! ~3 ns (AES-256-CTR, `pool::IvRng`), HMAC glue (lockstep groups) ~4 ns, this module ~10 ns
+//! (headers, padding, copies). Opening: the same MAC, CBC decryption ~15 ns (straight from the
+//! ticket into the output), this module with split, unpadding and tag checks ~16 ns. Unknown-key
+//! rejection: ~12 ns per ticket.
 //!
 //! The MAC is at its floor here: `sha256rnds2` issues once per 2 cycles, so 4 blocks cost at
 //! least ~61 ns whatever the stream count. What is left to win is the non-SHA work, which
